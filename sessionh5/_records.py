@@ -1,0 +1,64 @@
+"""The container-neutral model of a saved session: object keys, records, header.
+
+Both backends (HDF5 and the flat stream) write and read this model, and the
+converter moves it between them without knowing any application class. Inside
+record data, references to other saved objects are :class:`ObjectKey` values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["SESSION_KEY", "ObjectKey", "Record", "SessionHeader"]
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class ObjectKey:
+    """Identity of one saved object: registered class name and per-class ordinal.
+
+    ``provider`` is the bundle that supplies the class in stream files written by
+    other applications (the reference's "provider class" form); ``None`` for ours.
+    Ordinals count from 1 per class in discovery order; 0 names the class itself.
+    """
+
+    class_name: str
+    ordinal: int
+    provider: str | None = None
+
+    def __str__(self) -> str:
+        prefix = f"{self.provider}:" if self.provider else ""
+        return f"<{prefix}{self.class_name}, {self.ordinal}>"
+
+
+#: Marks "the session being restored" inside snapshot data (``obj.session``).
+SESSION_KEY = ObjectKey("Session", 0)
+
+
+@dataclass(slots=True)
+class Record:
+    """One saved object: its key, class version and plain snapshot data.
+
+    ``data`` holds only plain values (see docs/format.md), numpy arrays and
+    ObjectKey references. ``version`` is the class's SESSION_VERSION, or None when
+    unknown (records of foreign stream files).
+    """
+
+    key: ObjectKey
+    data: Any
+    version: int | None = None
+
+
+@dataclass(slots=True)
+class SessionHeader:
+    """Everything about a session that is not object data."""
+
+    app_name: str
+    session_version: int = 3
+    metadata: dict[str, Any] = field(default_factory=dict)
+    #: provider name -> (provider version string, session write version)
+    providers: dict[str, tuple[str, int]] = field(default_factory=dict)
+    #: tag -> key of the manager object, in save order
+    managers: dict[str, ObjectKey] = field(default_factory=dict)
+    #: tag -> True when the manager was a session attribute
+    attr_info: dict[str, bool] = field(default_factory=dict)
