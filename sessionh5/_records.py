@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["SESSION_KEY", "ObjectKey", "Record", "SessionHeader"]
+__all__ = ["SESSION_KEY", "ObjectKey", "PngImage", "Record", "SessionHeader"]
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -29,6 +29,13 @@ class ObjectKey:
     def __str__(self) -> str:
         prefix = f"{self.provider}:" if self.provider else ""
         return f"<{prefix}{self.class_name}, {self.ordinal}>"
+
+
+@dataclass(frozen=True, slots=True)
+class PngImage:
+    """Raw PNG bytes of an image value (stream extension 9), kept undecoded."""
+
+    data: bytes
 
 
 #: Marks "the session being restored" inside snapshot data (``obj.session``).
