@@ -1,0 +1,215 @@
+"""Choosing the container: write a walked session, open a file for restoring.
+
+The session core sees only :class:`SavedSession` going out and a RecordSource
+coming in; this module maps them to the HDF5 or the stream backend and detects
+which container a file is from its first bytes.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import IO, Any, Literal
+
+from ._records import SESSION_KEY, ObjectKey, SessionHeader
+from ._walk import SavedSession
+from .errors import CorruptFileError, UsageError
+
+__all__ = ["detect_container", "open_backend", "write_backend"]
+
+Target = str | os.PathLike[str] | IO[bytes]
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+HDF5_LIBVER = ("v110", "v110")  # readable by HDF5 1.10 tools; checksummed object headers
+
+
+def detect_container(first: bytes) -> Literal["hdf5", "stream"] | None:
+    """'hdf5' or 'stream' (any compression) from a file's first bytes, else None."""
+    if first.startswith(HDF5_SIGNATURE):
+        return "hdf5"
+    if first[:2] == b"\x1f\x8b" or first[:4] == b"\x04\x22\x4d\x18" or first[:1] == b"#":
+        return "stream"
+    return None
+
+
+class _Progress:
+    """Turns per-chunk byte increments into ``progress(done, total)`` calls."""
+
+    def __init__(self, total: int, callback: Callable[[int, int], None] | None) -> None:
+        self.total = total
+        self.done = 0
+        self.callback = callback
+
+    def __call__(self, increment: int) -> None:
+        self.done += increment
+        if self.callback is not None:
+            self.callback(min(self.done, self.total), self.total)
+
+    def finish(self) -> None:
+        if self.callback is not None:
+            self.callback(self.total, self.total)
+
+
+def _array_bytes(saved: SavedSession) -> int:
+    from ._hdf5.values import INLINE_ARRAY_BYTES
+
+    total = 0
+    stack: list[Any] = [r.data for r in saved.records]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            stack.extend(value.values())
+        elif isinstance(value, (list, tuple)):
+            stack.extend(value)
+        elif hasattr(value, "nbytes") and getattr(value, "ndim", 0) and \
+                value.nbytes > INLINE_ARRAY_BYTES:
+            total += value.nbytes
+    return total
+
+
+def write_backend(target: Target, saved: SavedSession, *, format: str, compress: Any,
+                  progress: Callable[[int, int], None] | None = None) -> None:
+    """Write ``saved`` to a path or a writable binary stream in the chosen container."""
+    if format == "hdf5":
+        import h5py
+
+        from ._hdf5.compression import Compression
+        from ._hdf5.writer import write_session
+
+        compression = Compression.from_name(compress)
+        counter = _Progress(_array_bytes(saved), progress)
+        with h5py.File(target, "w", libver=HDF5_LIBVER) as file:
+            write_session(file, saved.header, saved.records, compression, counter)
+        counter.finish()
+    elif format == "stream":
+        from ._stream import StreamContent, write_stream
+
+        if compress not in ("lz4", "gzip", None):
+            raise UsageError(f"compress must be 'lz4', 'gzip' or None, not {compress!r}")
+        content = StreamContent(saved.header, saved.records)
+        if isinstance(target, (str, os.PathLike)):
+            with open(target, "wb") as out:
+                write_stream(out, content, compress=compress)
+        else:
+            write_stream(target, content, compress=compress)
+    else:
+        raise UsageError(f"format must be 'hdf5' or 'stream', not {format!r}")
+
+
+def _peek(stream: IO[bytes]) -> bytes:
+    try:
+        start = stream.tell()
+        first = stream.read(8)
+        stream.seek(start)
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"restore needs a readable, seekable binary stream: {exc}") from exc
+    if not isinstance(first, bytes):
+        raise UsageError("restore needs a binary stream (open the file with 'rb')")
+    return first
+
+
+@contextmanager
+def open_backend(source: Target, *, metadata_only: bool = False,
+                 progress: Callable[[int, int], None] | None = None) -> Iterator[Any]:
+    """Open a session file or stream for reading; yields a RecordSource."""
+    if isinstance(source, (str, os.PathLike)):
+        with open(source, "rb") as stream:
+            with open_backend(stream, metadata_only=metadata_only, progress=progress) as src:
+                yield src
+        return
+    first = _peek(source)
+    kind = detect_container(first)
+    if kind == "hdf5":
+        with _open_hdf5(source, metadata_only) as src:
+            yield src
+    elif kind == "stream":
+        from ._stream import read_stream
+
+        yield StreamSource(read_stream(source, metadata_only=metadata_only))
+    elif not first:
+        raise CorruptFileError("the file is empty; it is not a session file")
+    else:
+        raise CorruptFileError(
+            f"not a session file: it starts with {first[:8]!r}, which is neither an HDF5 "
+            "signature nor a session stream header")
+
+
+@contextmanager
+def _open_hdf5(stream: IO[bytes], metadata_only: bool) -> Iterator[Any]:
+    import h5py
+
+    from ._hdf5.reader import H5_ERRORS, HDF5Source, read_header
+
+    try:
+        file = h5py.File(stream, "r")
+    except H5_ERRORS as exc:
+        raise CorruptFileError(f"cannot open the HDF5 file: {exc}") from exc
+    with file:
+        header = read_header(file)
+        yield _HeaderOnly(header) if metadata_only else HDF5Source(file, header)
+
+
+class _HeaderOnly:
+    def __init__(self, header: SessionHeader) -> None:
+        self.header = header
+
+
+class StreamSource:
+    """A decoded stream as a RecordSource (everything is already in memory)."""
+
+    def __init__(self, content: Any) -> None:
+        self.header: SessionHeader = content.header
+        self.records = {}
+        for record in content.records:
+            if record.key in self.records:
+                raise CorruptFileError(f"{record.key} appears twice in the stream")
+            self.records[record.key] = record
+        self._refs: dict[ObjectKey, list[ObjectKey]] = {}
+
+    def keys(self) -> list[ObjectKey]:
+        return list(self.records)
+
+    def version(self, key: ObjectKey) -> int | None:
+        return self.records[key].version
+
+    def location(self, key: ObjectKey) -> str:
+        return f"stream record {list(self.records).index(key) + 1}"
+
+    def refs(self, key: ObjectKey) -> Sequence[ObjectKey]:
+        found = self._refs.get(key)
+        if found is None:
+            found = self._refs[key] = [k for k in dict.fromkeys(_keys_in(self.records[key].data))
+                                       if k != SESSION_KEY]
+        return found
+
+    def load(self, key: ObjectKey, resolve: Callable[[ObjectKey], Any]) -> Any:
+        return _substitute(self.records[key].data, resolve)
+
+
+def _keys_in(value: Any) -> Iterator[ObjectKey]:
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        kind = type(v)
+        if kind is ObjectKey:
+            yield v
+        elif kind in (list, tuple, set, frozenset) or kind.__name__ == "deque":
+            stack.extend(v)
+        elif isinstance(v, dict):
+            stack.extend(v.keys())
+            stack.extend(v.values())
+
+
+def _substitute(value: Any, resolve: Callable[[ObjectKey], Any]) -> Any:
+    kind = type(value)
+    if kind is ObjectKey:
+        return resolve(value)
+    if kind is list:
+        return [_substitute(v, resolve) for v in value]
+    if kind in (tuple, set, frozenset):
+        return kind(_substitute(v, resolve) for v in value)
+    if isinstance(value, dict):
+        return kind((_substitute(k, resolve), _substitute(v, resolve)) for k, v in value.items())
+    if kind.__name__ == "deque" and kind.__module__ == "collections":
+        return kind((_substitute(v, resolve) for v in value), value.maxlen)
+    return value

@@ -1,0 +1,65 @@
+"""On-disk names of the HDF5 session layout (see docs/format.md and schemas/).
+
+Every name the writer and reader agree on lives here, so a layout change is a
+change to this file plus a new LAYOUT_VERSION.
+"""
+
+from __future__ import annotations
+
+LAYOUT_VERSION = 1
+#: Layout versions this library reads.
+READABLE_LAYOUTS = frozenset({1})
+
+PREFIX = "sessionh5-"
+
+# Root attributes
+LAYOUT = PREFIX + "layout-version"
+APP_NAME = PREFIX + "app-name"
+SESSION_VERSION = PREFIX + "session-version"
+LIBRARY_VERSION = PREFIX + "library-version"
+MANAGERS = PREFIX + "managers"  # tags in save order
+ATTR_MANAGERS = PREFIX + "attribute-managers"  # tags that were session attributes
+MANAGER_NODES = PREFIX + "manager-nodes"  # node id of each manager, parallel to MANAGERS
+METADATA_KEYS = PREFIX + "metadata-keys"  # metadata keys in order
+JSON_METADATA = PREFIX + "json-metadata"  # metadata keys stored as tagged JSON text
+PROVIDERS = PREFIX + "providers"  # JSON: provider -> [version, session write version]
+NODES = PREFIX + "nodes"  # path of every object node, indexed by node id
+FILTERS = PREFIX + "filters-needed"
+RAW_BYTES = PREFIX + "raw-array-bytes"
+
+# Node attributes (object groups and tables)
+NODE_KIND = PREFIX + "node"  # "object" or "table"
+NODE_ID = PREFIX + "node-id"
+CLASS = PREFIX + "class"
+PROVIDER = PREFIX + "provider"
+VERSION = PREFIX + "class-version"
+ORDINAL = PREFIX + "ordinal"
+STATE = PREFIX + "state"
+TAG = PREFIX + "tag"
+REFS = PREFIX + "refs"
+REF_NODES = PREFIX + "ref-nodes"
+REF_ROWS = PREFIX + "ref-rows"
+
+OBJECT_NODE = "object"
+TABLE_NODE = "table"
+
+# Datasets inside a table node: one row per object
+T_ORDINAL = "ordinal"
+T_STATE = "state"
+T_REF_START = "ref_start"
+T_REFS = "refs"
+T_REF_NODES = "ref_nodes"
+T_REF_ROWS = "ref_rows"
+
+#: Group for objects that no state manager reaches (foreign files only).
+UNOWNED = "unowned"
+
+
+def tag_to_name(tag: str) -> str:
+    """An HDF5 link name for a tag; '/' and '%' are escaped so any tag fits."""
+    return tag.replace("%", "%25").replace("/", "%2F") if tag not in ("", ".") else f"%{tag}"
+
+
+def short_class(class_name: str) -> str:
+    """The part of a class name a person reads first: ``pkg.mod.Volume`` -> ``Volume``."""
+    return class_name.rsplit(".", 1)[-1].replace("/", "_") or "object"

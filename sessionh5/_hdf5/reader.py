@@ -1,0 +1,233 @@
+"""HDF5 -> records, lazily: the root attributes first, object data only on demand.
+
+``read_header`` touches root attributes only (what metadata_only and ``info``
+need). :class:`HDF5Source` indexes nodes from the root ``sessionh5-nodes`` list,
+reads reference tables per node when the rebuilder asks for them, and reads an
+object's JSON and arrays only when that object is restored.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import h5py
+import numpy as np
+
+from .._records import SESSION_KEY, ObjectKey, SessionHeader
+from ..errors import CorruptFileError, VersionError
+from . import layout
+from .arrays import read_array
+from .metadata import read_metadata
+from .values import decode_value
+
+__all__ = ["HDF5Source", "read_header"]
+
+#: What h5py raises on damaged structures; turned into CorruptFileError at this boundary.
+H5_ERRORS = (OSError, KeyError, ValueError, TypeError, IndexError, RuntimeError)
+
+
+@contextmanager
+def h5_errors(where: str) -> Iterator[None]:
+    """Report low-level read failures as a corrupt file, naming what was being read."""
+    try:
+        yield
+    except CorruptFileError:
+        raise
+    except VersionError:
+        raise
+    except H5_ERRORS as exc:
+        raise CorruptFileError(f"cannot read {where}: {exc}") from exc
+
+
+def _text(value: Any) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
+def _strings(attrs: h5py.AttributeManager, name: str) -> list[str]:
+    return [_text(v) for v in np.atleast_1d(attrs[name])] if name in attrs else []
+
+
+def read_header(file: h5py.File) -> SessionHeader:
+    """Header from root attributes only (no dataset and no other object is read)."""
+    with h5_errors("the root attributes"):
+        attrs = file.attrs
+        if layout.LAYOUT not in attrs:
+            raise CorruptFileError("this HDF5 file is not a sessionh5 session file "
+                                   f"(no {layout.LAYOUT!r} root attribute)")
+        version = int(attrs[layout.LAYOUT])
+        if version not in layout.READABLE_LAYOUTS:
+            raise VersionError(
+                f"the file uses session layout version {version}, but this sessionh5 reads "
+                f"versions {sorted(layout.READABLE_LAYOUTS)}; upgrade sessionh5 to open it")
+        header = SessionHeader(
+            app_name=_text(attrs[layout.APP_NAME]),
+            session_version=int(attrs[layout.SESSION_VERSION]),
+            metadata=read_metadata(attrs),
+            providers={k: (str(v[0]), int(v[1]))
+                       for k, v in json.loads(_text(attrs[layout.PROVIDERS])).items()},
+        )
+        attr_tags = set(_strings(attrs, layout.ATTR_MANAGERS))
+        header.attr_info = {t: t in attr_tags for t in _strings(attrs, layout.MANAGERS)}
+    return header
+
+
+@dataclass(slots=True)
+class _NodeInfo:
+    path: str
+    kind: str
+    class_name: str
+    provider: str | None
+    version: int | None
+    keys: list[ObjectKey]
+
+
+class HDF5Source:
+    """A session file opened for restoring; implements the rebuilder's RecordSource."""
+
+    def __init__(self, file: h5py.File, header: SessionHeader | None = None) -> None:
+        self.file = file
+        self.header = header if header is not None else read_header(file)
+        with h5_errors("the node index"):
+            self.paths = _strings(file.attrs, layout.NODES)
+            self.nodes: list[_NodeInfo | None] = [None] * len(self.paths)
+            self.where: dict[ObjectKey, tuple[int, int]] = {}
+            for node_id in range(len(self.paths)):
+                self.node(node_id)
+            manager_nodes = np.asarray(file.attrs[layout.MANAGER_NODES]).tolist()
+        tags = list(self.header.attr_info)
+        if len(manager_nodes) != len(tags):
+            raise CorruptFileError("the manager list and the manager nodes differ in length")
+        self.header.managers = {t: self.key_at(n, -1) for t, n in zip(tags, manager_nodes)}
+        self._refs: dict[ObjectKey, list[ObjectKey]] = {}
+        self._tables: dict[int, dict[str, np.ndarray]] = {}
+
+    def node(self, node_id: int) -> _NodeInfo:
+        info = self.nodes[node_id]
+        if info is not None:
+            return info
+        path = self.paths[node_id]
+        with h5_errors(path):
+            group = self.file[path]
+            attrs = group.attrs
+            kind = _text(attrs[layout.NODE_KIND])
+            class_name = _text(attrs[layout.CLASS])
+            provider = _text(attrs[layout.PROVIDER]) if layout.PROVIDER in attrs else None
+            version = int(attrs[layout.VERSION]) if layout.VERSION in attrs else None
+            if kind == layout.TABLE_NODE:
+                ordinals = np.asarray(group[layout.T_ORDINAL][()], dtype=np.int64).tolist()
+            elif kind == layout.OBJECT_NODE:
+                ordinals = [int(attrs[layout.ORDINAL])]
+            else:
+                raise CorruptFileError(f"{path}: unknown node kind {kind!r}")
+        keys = [ObjectKey(class_name, o, provider) for o in ordinals]
+        info = self.nodes[node_id] = _NodeInfo(path, kind, class_name, provider, version, keys)
+        for row, key in enumerate(keys):
+            if key in self.where:
+                raise CorruptFileError(f"{key} is stored twice ({path} and "
+                                       f"{self.location(key)})")
+            self.where[key] = (node_id, row if kind == layout.TABLE_NODE else -1)
+        return info
+
+    def key_at(self, node_id: int, row: int) -> ObjectKey:
+        if not 0 <= node_id < len(self.nodes):
+            raise CorruptFileError(f"reference to node {node_id}, but the file has "
+                                   f"{len(self.nodes)} nodes")
+        keys = self.node(node_id).keys
+        if row == -1 and len(keys) == 1 and self.nodes[node_id].kind == layout.OBJECT_NODE:
+            return keys[0]
+        if not 0 <= row < len(keys):
+            raise CorruptFileError(f"reference to row {row} of {self.paths[node_id]}, which "
+                                   f"has {len(keys)} rows")
+        return keys[row]
+
+    # RecordSource ---------------------------------------------------------------
+    def keys(self) -> list[ObjectKey]:
+        return list(self.where)
+
+    def version(self, key: ObjectKey) -> int | None:
+        return self.node(self.where[key][0]).version
+
+    def location(self, key: ObjectKey) -> str:
+        node_id, row = self.where[key]
+        return self.paths[node_id] + (f"[{row}]" if row >= 0 else "")
+
+    def refs(self, key: ObjectKey) -> Sequence[ObjectKey]:
+        cached = self._refs.get(key)
+        if cached is None:
+            node_id, row = self.where[key]
+            if row < 0:
+                self._refs[key] = cached = self._object_refs(node_id)
+            else:
+                self._load_table_refs(node_id)
+                cached = self._refs[key]
+        return cached
+
+    def _object_refs(self, node_id: int) -> list[ObjectKey]:
+        path = self.paths[node_id]
+        with h5_errors(f"the references of {path}"):
+            attrs = self.file[path].attrs
+            if layout.REF_NODES not in attrs:
+                return []
+            ids = np.asarray(attrs[layout.REF_NODES], dtype=np.int64).tolist()
+            rows = np.asarray(attrs[layout.REF_ROWS], dtype=np.int64).tolist()
+        if len(ids) != len(rows):
+            raise CorruptFileError(f"{path}: reference lists differ in length")
+        return [self.key_at(i, r) for i, r in zip(ids, rows)]
+
+    def _table(self, node_id: int) -> dict[str, np.ndarray]:
+        table = self._tables.get(node_id)
+        if table is None:
+            path = self.paths[node_id]
+            with h5_errors(f"the table {path}"):
+                group = self.file[path]
+                table = {name: group[name][()] for name in
+                         (layout.T_REF_START, layout.T_REF_NODES, layout.T_REF_ROWS)}
+            self._tables[node_id] = table
+        return table
+
+    def _load_table_refs(self, node_id: int) -> None:
+        table = self._table(node_id)
+        info = self.node(node_id)
+        start = np.asarray(table[layout.T_REF_START], dtype=np.int64)
+        ids = np.asarray(table[layout.T_REF_NODES], dtype=np.int64).tolist()
+        rows = np.asarray(table[layout.T_REF_ROWS], dtype=np.int64).tolist()
+        n = len(info.keys)
+        if (start.shape != (n + 1,) or start[0] != 0 or start[-1] != len(ids)
+                or len(rows) != len(ids) or np.any(np.diff(start) < 0)):
+            raise CorruptFileError(f"{info.path}: the reference table is inconsistent")
+        targets = [self.key_at(i, r) for i, r in zip(ids, rows)]
+        bounds = start.tolist()
+        for row, key in enumerate(info.keys):
+            self._refs[key] = targets[bounds[row]:bounds[row + 1]]
+
+    def load(self, key: ObjectKey, resolve: Callable[[ObjectKey], Any]) -> Any:
+        node_id, row = self.where[key]
+        path = self.paths[node_id]
+        refs = [resolve(k) for k in self.refs(key)]
+        session = resolve(SESSION_KEY)
+        with h5_errors(f"the state of {self.location(key)}"):
+            group = self.file[path]
+            if row < 0:
+                text = group.attrs[layout.STATE]
+                return decode_value(text, refs, lambda n: self._array(group, n), session)
+            states = self._table(node_id).get(layout.T_STATE)
+            if states is None:
+                states = self._tables[node_id][layout.T_STATE] = group[layout.T_STATE][()]
+            if len(states) != len(self.node(node_id).keys):
+                raise CorruptFileError(f"{path}: state and ordinal columns differ in length")
+            return decode_value(states[row], refs, _no_arrays(path), session)
+
+    def _array(self, group: h5py.Group, name: str) -> np.ndarray:
+        if name not in group or not isinstance(group[name], h5py.Dataset):
+            raise CorruptFileError(f"{group.name} has no dataset {name!r}")
+        return read_array(group[name])
+
+
+def _no_arrays(path: str) -> Callable[[str], np.ndarray]:
+    def fail(name: str) -> np.ndarray:
+        raise CorruptFileError(f"{path}: a table row refers to dataset {name!r}")
+    return fail

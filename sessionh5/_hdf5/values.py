@@ -1,0 +1,298 @@
+"""Plain snapshot values <-> tagged JSON, the readable text stored for every object.
+
+JSON natives stay as they are; every other type becomes an object whose first key
+starts with ``$`` (``{"$tuple": [1, 2]}``, ``{"$ref": 0}``), so ``h5dump`` output
+reads like the state itself. Arrays above a small size are lifted out into HDF5
+datasets and appear as ``{"$dataset": "name"}``. See docs/format.md for the list.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import math
+from collections import OrderedDict, deque
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import orjson
+
+from .._records import SESSION_KEY, ObjectKey, PngImage
+from ..errors import CorruptFileError, UnsupportedValueError
+
+__all__ = ["INLINE_ARRAY_BYTES", "EncodedValue", "decode_value", "encode_value"]
+
+#: Arrays up to this many bytes are written inline in the JSON text.
+INLINE_ARRAY_BYTES = 1024
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def dtype_to_json(dtype: np.dtype) -> Any:
+    """A dtype as JSON: its string for simple dtypes, its descr list for structured ones."""
+    return dtype.str if dtype.fields is None and dtype.subdtype is None else dtype.descr
+
+
+def dtype_from_json(spec: Any) -> np.dtype:
+    """Rebuild a dtype read from a file, refusing object dtypes (they could hold code)."""
+    try:
+        dtype = np.dtype(spec if isinstance(spec, str) else _descr(spec))
+    except (TypeError, ValueError) as exc:
+        raise CorruptFileError(f"invalid array dtype {spec!r}: {exc}") from exc
+    if dtype.hasobject:
+        raise CorruptFileError(f"object dtype {spec!r} is not allowed in session files")
+    return dtype
+
+
+def _descr(spec: Any) -> Any:
+    if isinstance(spec, list):
+        return [tuple(_descr(x) for x in field) if isinstance(field, list) else field
+                for field in spec]
+    return spec
+
+
+class EncodedValue:
+    """One object's data as JSON bytes, plus the arrays and references it points to."""
+
+    __slots__ = ("arrays", "json", "refs")
+
+    def __init__(self) -> None:
+        self.json = b""
+        self.arrays: dict[str, np.ndarray] = {}
+        self.refs: list[ObjectKey] = []
+
+
+class _Encoder:
+    def __init__(self, out: EncodedValue, inline_limit: int) -> None:
+        self.out = out
+        self.limit = inline_limit
+        self.ref_index: dict[ObjectKey, int] = {}
+
+    def enc(self, v: Any, path: Any) -> Any:
+        t = type(v)
+        if t is str or t is bool or v is None:
+            return v
+        if t is int:
+            return v if _INT64[0] <= v <= _INT64[1] else {"$int": str(v)}
+        if t is float:
+            return v if math.isfinite(v) else {"$float": repr(v)}
+        if t is list:
+            return [self.enc(x, (path, i)) for i, x in enumerate(v)]
+        if t is dict:
+            if all(type(k) is str and not k.startswith("$") for k in v):
+                return {k: self.enc(x, (path, k)) for k, x in v.items()}
+            return {"$dict": self.pairs(v, path)}
+        if t is ObjectKey:
+            return self.ref(v)
+        return self.other(t, v, path)
+
+    def pairs(self, mapping: Any, path: Any) -> list:
+        return [[self.enc(k, (path, "key")), self.enc(x, (path, str(k)))]
+                for k, x in mapping.items()]
+
+    def ref(self, key: ObjectKey) -> dict:
+        if key == SESSION_KEY:
+            return {"$session": 0}
+        index = self.ref_index.get(key)
+        if index is None:
+            index = self.ref_index[key] = len(self.out.refs)
+            self.out.refs.append(key)
+        return {"$ref": index}
+
+    def seq(self, v: Any, path: Any) -> list:
+        return [self.enc(x, (path, i)) for i, x in enumerate(v)]
+
+    def other(self, t: type, v: Any, path: Any) -> Any:  # noqa: C901 - one branch per type
+        if t is tuple:
+            return {"$tuple": self.seq(v, path)}
+        if t is np.ndarray:
+            return self.array(v, path)
+        if t is set or t is frozenset:
+            members = sorted((self.enc(x, path) for x in v), key=orjson.dumps)
+            return {"$set" if t is set else "$frozenset": members}
+        if t is OrderedDict:
+            return {"$odict": self.pairs(v, path)}
+        if t is deque:
+            return {"$deque": self.seq(v, path), "maxlen": v.maxlen}
+        if t is bytes:
+            return {"$bytes": _b64(v)}
+        if t is bytearray:
+            return {"$bytearray": _b64(bytes(v))}
+        if t is complex:
+            return {"$complex": [self.enc(v.real, path), self.enc(v.imag, path)]}
+        if t is range:
+            return {"$range": [v.start, v.stop, v.step]}
+        if t is dt.datetime:
+            return {"$datetime": v.isoformat()}
+        if t is dt.timedelta:
+            return {"$timedelta": [v.days, v.seconds, v.microseconds]}
+        if t is dt.timezone:
+            offset = v.utcoffset(None)
+            name = v.tzname(None)
+            default = dt.timezone(offset).tzname(None)
+            return {"$timezone": [offset.total_seconds(), None if name == default else name]}
+        if t is PngImage:
+            return {"$png": _b64(v.data)}
+        if isinstance(v, np.generic):
+            return {"$scalar": dtype_to_json(v.dtype), "b64": _b64(v.tobytes())}
+        raise UnsupportedValueError(f"cannot store a value of type {t.__qualname__}")
+
+    def array(self, a: np.ndarray, path: Any) -> dict:
+        if a.dtype.hasobject:
+            raise UnsupportedValueError("object-dtype arrays cannot be saved")
+        if a.nbytes > self.limit:
+            name = self.array_name(path)
+            self.out.arrays[name] = a
+            return {"$dataset": name}
+        node: dict[str, Any] = {"$array": dtype_to_json(a.dtype), "shape": list(a.shape)}
+        if a.dtype.kind in "biu" or (a.dtype.kind == "f" and bool(np.isfinite(a).all())):
+            node["value"] = a.tolist()
+        else:
+            node["b64"] = _b64(np.ascontiguousarray(a).tobytes())
+        return node
+
+    def array_name(self, path: Any) -> str:
+        parts: list[str] = []
+        while path:
+            path, part = path
+            parts.append(str(part).replace("/", "_").replace(".", "_") or "_")
+        base = ".".join(reversed(parts)) or "value"
+        name, n = base, 1
+        while name in self.out.arrays:
+            n += 1
+            name = f"{base}~{n}"
+        return name
+
+
+def encode_value(data: Any, *, inline_limit: int = INLINE_ARRAY_BYTES) -> EncodedValue:
+    """Encode one object's plain data; raises UnsupportedValueError for foreign types."""
+    out = EncodedValue()
+    tree = _Encoder(out, inline_limit).enc(data, ())
+    out.json = orjson.dumps(tree)
+    return out
+
+
+class _Decoder:
+    def __init__(self, refs: list[Any], load_array: Callable[[str], np.ndarray],
+                 session: Any) -> None:
+        self.refs = refs
+        self.load_array = load_array
+        self.session = session
+
+    def dec(self, v: Any) -> Any:
+        t = type(v)
+        if t is list:
+            return [self.dec(x) for x in v]
+        if t is dict:
+            if v:
+                first = next(iter(v))
+                if first[:1] == "$":
+                    return self.tagged(first, v)
+            return {k: self.dec(x) for k, x in v.items()}
+        return v
+
+    def tagged(self, tag: str, v: dict) -> Any:
+        handler = _TAGS.get(tag)
+        if handler is None:
+            raise CorruptFileError(f"unknown value tag {tag!r}")
+        try:
+            return handler(self, v[tag], v)
+        except (TypeError, ValueError, KeyError, IndexError, OverflowError) as exc:
+            raise CorruptFileError(f"malformed {tag} value {_short(v)}: {exc}") from exc
+
+    def pairs(self, items: list) -> list[tuple[Any, Any]]:
+        return [(self.dec(k), self.dec(x)) for k, x in items]
+
+    def ref(self, index: int) -> Any:
+        if type(index) is not int or not 0 <= index < len(self.refs):
+            raise CorruptFileError(f"reference index {index!r} is out of range")
+        return self.refs[index]
+
+
+def _short(v: Any) -> str:
+    text = repr(v)
+    return text if len(text) < 80 else text[:77] + "..."
+
+
+def _array(d: _Decoder, spec: Any, node: dict) -> np.ndarray:
+    dtype = dtype_from_json(spec)
+    shape = tuple(int(n) for n in node["shape"])
+    if "value" in node:
+        out = np.array(node["value"], dtype=dtype)
+        if out.shape != shape:
+            raise ValueError(f"shape {out.shape} does not match declared {shape}")
+        return out
+    raw = base64.b64decode(node["b64"], validate=True)
+    count = math.prod(shape)
+    if len(raw) != count * dtype.itemsize:
+        raise ValueError(f"{len(raw)} bytes cannot hold {shape} of {dtype}")
+    return np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
+
+
+def _scalar(d: _Decoder, spec: Any, node: dict) -> np.generic:
+    dtype = dtype_from_json(spec)
+    raw = base64.b64decode(node["b64"], validate=True)
+    if len(raw) != dtype.itemsize:
+        raise ValueError(f"{len(raw)} bytes for a {dtype} scalar")
+    return np.frombuffer(raw, dtype=dtype)[0]
+
+
+def _timezone(d: _Decoder, spec: list, node: dict) -> dt.timezone:
+    offset = dt.timedelta(seconds=float(spec[0]))
+    return dt.timezone(offset) if spec[1] is None else dt.timezone(offset, str(spec[1]))
+
+
+def _deque(d: _Decoder, items: list, node: dict) -> deque:
+    maxlen = node.get("maxlen")
+    return deque(d.dec(items), None if maxlen is None else int(maxlen))
+
+
+def _float(d: _Decoder, text: str, node: dict) -> float:
+    if text not in ("nan", "inf", "-inf"):
+        raise ValueError("expected nan, inf or -inf")
+    return float(text)
+
+
+def _datetime(d: _Decoder, text: str, node: dict) -> dt.datetime:
+    return dt.datetime.fromisoformat(text)
+
+
+_TAGS: dict[str, Callable[[_Decoder, Any, dict], Any]] = {
+    "$int": lambda d, s, n: int(s),
+    "$float": _float,
+    "$dict": lambda d, items, n: dict(d.pairs(items)),
+    "$odict": lambda d, items, n: OrderedDict(d.pairs(items)),
+    "$tuple": lambda d, items, n: tuple(d.dec(x) for x in items),
+    "$set": lambda d, items, n: {d.dec(x) for x in items},
+    "$frozenset": lambda d, items, n: frozenset(d.dec(x) for x in items),
+    "$deque": _deque,
+    "$bytes": lambda d, s, n: base64.b64decode(s, validate=True),
+    "$bytearray": lambda d, s, n: bytearray(base64.b64decode(s, validate=True)),
+    "$complex": lambda d, p, n: complex(d.dec(p[0]), d.dec(p[1])),
+    "$range": lambda d, p, n: range(int(p[0]), int(p[1]), int(p[2])),
+    "$datetime": _datetime,
+    "$timedelta": lambda d, p, n: dt.timedelta(int(p[0]), int(p[1]), int(p[2])),
+    "$timezone": _timezone,
+    "$png": lambda d, s, n: PngImage(base64.b64decode(s, validate=True)),
+    "$scalar": _scalar,
+    "$array": _array,
+    "$dataset": lambda d, name, n: d.load_array(str(name)),
+    "$ref": lambda d, i, n: d.ref(i),
+    "$session": lambda d, _, n: d.session,
+}
+
+
+def decode_value(
+    text: bytes | str, refs: list[Any], load_array: Callable[[str], np.ndarray],
+    session: Any = SESSION_KEY,
+) -> Any:
+    """Decode one object's JSON; refs[i] stands for ``{"$ref": i}``."""
+    try:
+        tree = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise CorruptFileError(f"object state is not valid JSON: {exc}") from exc
+    return _Decoder(refs, load_array, session).dec(tree)

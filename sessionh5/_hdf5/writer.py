@@ -1,0 +1,212 @@
+"""Records -> HDF5: one group per manager tag, small objects packed in tables.
+
+Placement rule: a manager is its tag group; an object that owns arrays above the
+inline size gets a group of its own (``/models/Volume 3``) with the arrays as
+datasets; every other object is one row of its class's table under the tag of
+the manager that first reaches it (``/models/Atom``), because one HDF5 group per
+small object costs tens of microseconds and bloats the file. References are HDF5
+object references to the target node plus the target row (-1 for groups).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import h5py
+import numpy as np
+
+from .._graph import owners
+from .._records import ObjectKey, Record, SessionHeader
+from . import layout
+from .arrays import write_array
+from .compression import Compression
+from .metadata import write_metadata
+from .values import EncodedValue, encode_value
+
+__all__ = ["write_session"]
+
+_STR = h5py.string_dtype()
+
+
+@dataclass(slots=True)
+class _Node:
+    path: str
+    kind: str
+    class_name: str
+    provider: str | None
+    version: int | None
+    keys: list[ObjectKey] = field(default_factory=list)
+    tag: str | None = None
+
+
+class _Writer:
+    def __init__(self, file: h5py.File, header: SessionHeader, compression: Compression,
+                 progress: Callable[[int], None] | None) -> None:
+        self.file = file
+        self.header = header
+        self.compression = compression
+        self.progress = progress
+        self.nodes: list[_Node] = []
+        self.where: dict[ObjectKey, tuple[int, int]] = {}  # key -> (node id, row)
+        self.tables: dict[tuple, int] = {}
+        self.used: dict[str, set[str]] = {}
+        self.raw_bytes = 0
+
+    def unique(self, parent: str, name: str) -> str:
+        used = self.used.setdefault(parent, set())
+        candidate, n = name, 1
+        while candidate in used:
+            n += 1
+            candidate = f"{name}~{n}"
+        used.add(candidate)
+        return candidate
+
+    def add_node(self, node: _Node) -> int:
+        self.nodes.append(node)
+        return len(self.nodes) - 1
+
+    def place(self, records: list[Record], encoded: dict[ObjectKey, EncodedValue]) -> None:
+        """Choose every node's path: managers, then objects with arrays, then table rows.
+
+        Names are reserved in that order so that a manager's own datasets and its
+        child nodes can never claim the same link name.
+        """
+        manager_tags = {key: tag for tag, key in self.header.managers.items()}
+        owner = owners(self.header.managers, lambda k: encoded[k].refs if k in encoded else ())
+        by_key = {r.key: r for r in records}
+        for key, tag in manager_tags.items():
+            path = "/" + layout.tag_to_name(tag)
+            self.used.setdefault("/", set()).add(path[1:])
+            self.used[path] = set(encoded[key].arrays)
+            node = _Node(path, layout.OBJECT_NODE, key.class_name, key.provider,
+                         by_key[key].version, [key], tag)
+            self.where[key] = (self.add_node(node), -1)
+        rows = []
+        for record in records:
+            key = record.key
+            if key in manager_tags:
+                continue
+            parent = self.parent_of(owner.get(key))
+            if not encoded[key].arrays:
+                rows.append((parent, record))
+                continue
+            name = self.unique(parent, f"{layout.short_class(key.class_name)} {key.ordinal}")
+            path = f"{parent}/{name}"
+            self.used[path] = set(encoded[key].arrays)
+            node = _Node(path, layout.OBJECT_NODE, key.class_name, key.provider,
+                         record.version, [key])
+            self.where[key] = (self.add_node(node), -1)
+        for parent, record in rows:
+            self.table_row(parent, record.key, record.version)
+
+    def parent_of(self, tag: str | None) -> str:
+        if tag is None:
+            self.used.setdefault("/", set()).add(layout.UNOWNED)
+            return "/" + layout.UNOWNED
+        return "/" + layout.tag_to_name(tag)
+
+    def table_row(self, parent: str, key: ObjectKey, version: int | None) -> None:
+        ident = (parent, key.class_name, key.provider, version)
+        node_id = self.tables.get(ident)
+        if node_id is None:
+            name = self.unique(parent, layout.short_class(key.class_name))
+            node = _Node(f"{parent}/{name}", layout.TABLE_NODE, key.class_name, key.provider,
+                         version)
+            node_id = self.tables[ident] = self.add_node(node)
+        node = self.nodes[node_id]
+        self.where[key] = (node_id, len(node.keys))
+        node.keys.append(key)
+
+    def create_groups(self) -> None:
+        for node_id, node in enumerate(self.nodes):
+            group = self.file.require_group(node.path)
+            attrs = group.attrs
+            attrs[layout.NODE_KIND] = node.kind
+            attrs[layout.NODE_ID] = np.int64(node_id)
+            attrs.create(layout.CLASS, node.class_name, dtype=_STR)
+            if node.provider is not None:
+                attrs.create(layout.PROVIDER, node.provider, dtype=_STR)
+            if node.version is not None:
+                attrs[layout.VERSION] = np.int64(node.version)
+            if node.tag is not None:
+                attrs.create(layout.TAG, node.tag, dtype=_STR)
+
+    def targets(self, refs: list[ObjectKey]) -> tuple[np.ndarray, np.ndarray]:
+        ids = np.fromiter((self.where[k][0] for k in refs), dtype=np.int64, count=len(refs))
+        rows = np.fromiter((self.where[k][1] for k in refs), dtype=np.int64, count=len(refs))
+        return ids, rows
+
+    def h5refs(self, ids: np.ndarray) -> np.ndarray:
+        cache = {i: self.file[self.nodes[i].path].ref for i in np.unique(ids).tolist()}
+        out = np.empty(len(ids), dtype=h5py.ref_dtype)
+        for n, i in enumerate(ids.tolist()):
+            out[n] = cache[i]
+        return out
+
+    def write_object(self, node: _Node, enc: EncodedValue) -> None:
+        group = self.file[node.path]
+        attrs = group.attrs
+        attrs[layout.ORDINAL] = np.int64(node.keys[0].ordinal)
+        attrs.create(layout.STATE, enc.json.decode(), dtype=_STR)
+        if enc.refs:
+            ids, rows = self.targets(enc.refs)
+            attrs.create(layout.REFS, self.h5refs(ids), dtype=h5py.ref_dtype)
+            attrs[layout.REF_NODES] = ids
+            attrs[layout.REF_ROWS] = rows
+        for name, array in enc.arrays.items():
+            write_array(group, name, array, self.compression, progress=self.progress)
+            self.raw_bytes += array.nbytes
+
+    def write_table(self, node: _Node, encoded: dict[ObjectKey, EncodedValue]) -> None:
+        group = self.file[node.path]
+        encs = [encoded[k] for k in node.keys]
+        group.create_dataset(layout.T_ORDINAL, data=np.array([k.ordinal for k in node.keys],
+                                                              dtype=np.int64))
+        states = np.array([e.json.decode() for e in encs], dtype=object)
+        group.create_dataset(layout.T_STATE, data=states, dtype=_STR)
+        counts = np.fromiter((len(e.refs) for e in encs), dtype=np.int64, count=len(encs))
+        start = np.zeros(len(encs) + 1, dtype=np.int64)
+        np.cumsum(counts, out=start[1:])
+        group.create_dataset(layout.T_REF_START, data=start)
+        all_refs = [k for e in encs for k in e.refs]
+        ids, rows = self.targets(all_refs)
+        group.create_dataset(layout.T_REFS, data=self.h5refs(ids), dtype=h5py.ref_dtype)
+        group.create_dataset(layout.T_REF_NODES, data=ids)
+        group.create_dataset(layout.T_REF_ROWS, data=rows)
+
+    def write_root(self) -> None:
+        attrs = self.file.attrs
+        header = self.header
+        write_metadata(attrs, header.metadata)
+        attrs[layout.LAYOUT] = np.int64(layout.LAYOUT_VERSION)
+        attrs.create(layout.APP_NAME, header.app_name, dtype=_STR)
+        attrs[layout.SESSION_VERSION] = np.int64(header.session_version)
+        tags = list(header.managers)
+        attrs.create(layout.MANAGERS, tags, dtype=_STR)
+        attrs.create(layout.ATTR_MANAGERS, [t for t in tags if header.attr_info.get(t)],
+                     dtype=_STR)
+        attrs[layout.MANAGER_NODES] = np.array(
+            [self.where[header.managers[t]][0] for t in tags], dtype=np.int64)
+        attrs.create(layout.PROVIDERS, json.dumps(header.providers), dtype=_STR)
+        attrs.create(layout.NODES, [n.path for n in self.nodes], dtype=_STR)
+        attrs.create(layout.FILTERS, self.compression.filters_needed(), dtype=_STR)
+        attrs[layout.RAW_BYTES] = np.int64(self.raw_bytes)
+
+
+def write_session(file: h5py.File, header: SessionHeader, records: list[Record],
+                  compression: Compression,
+                  progress: Callable[[int], None] | None = None) -> None:
+    """Write a whole session into an open, empty HDF5 file."""
+    encoded = {r.key: encode_value(r.data) for r in records}
+    writer = _Writer(file, header, compression, progress)
+    writer.place(records, encoded)
+    writer.create_groups()
+    for node in writer.nodes:
+        if node.kind == layout.OBJECT_NODE:
+            writer.write_object(node, encoded[node.keys[0]])
+        else:
+            writer.write_table(node, encoded)
+    writer.write_root()

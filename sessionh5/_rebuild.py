@@ -1,0 +1,188 @@
+"""Restoring, second half: build live objects from records, in dependency order.
+
+Everything that can be checked without running application code — that every
+class is registered, every version readable, every reference present, every
+cycle buildable — is checked before the first ``restore_snapshot`` call, so a
+bad file fails before it can touch the session.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from ._graph import closure, dependency_components, owners
+from ._records import SESSION_KEY, ObjectKey, SessionHeader
+from ._snapshot_methods import ClassInfo, SnapshotMethodsTable
+from .errors import CorruptFileError, RestoreError, SessionError, UnknownClassError, VersionError
+
+__all__ = ["RecordSource", "RestoreReport", "rebuild"]
+
+
+class RecordSource(Protocol):
+    """What a backend offers the rebuilder: an index first, object data on demand."""
+
+    header: SessionHeader
+
+    def keys(self) -> Iterable[ObjectKey]: ...
+    def version(self, key: ObjectKey) -> int | None: ...
+    def refs(self, key: ObjectKey) -> Sequence[ObjectKey]: ...
+    def load(self, key: ObjectKey, resolve: Callable[[ObjectKey], Any]) -> Any: ...
+    def location(self, key: ObjectKey) -> str: ...
+
+
+@dataclass(slots=True)
+class RestoreReport:
+    """What a restore did: managers installed, objects restored, objects skipped and why."""
+
+    managers: list[str] = field(default_factory=list)
+    restored: list[ObjectKey] = field(default_factory=list)
+    skipped: list[tuple[ObjectKey, str]] = field(default_factory=list)
+    metadata_only: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.skipped
+
+    def __str__(self) -> str:
+        if self.metadata_only:
+            return "restored metadata only"
+        text = f"restored {len(self.restored)} objects in {len(self.managers)} managers"
+        if self.skipped:
+            lines = "".join(f"\n  skipped {k}: {why}" for k, why in self.skipped)
+            text += f", skipped {len(self.skipped)}:{lines}"
+        return text
+
+
+class _Rebuild:
+    def __init__(self, session: Any, source: RecordSource, table: SnapshotMethodsTable,
+                 strict: bool) -> None:
+        self.session = session
+        self.source = source
+        self.table = table
+        self.strict = strict
+        self.objects: dict[ObjectKey, Any] = {SESSION_KEY: session}
+        self.skipped: dict[ObjectKey, str] = {}
+        self.infos: dict[ObjectKey, ClassInfo] = {}
+        self.known = set(source.keys())
+
+    def edges(self, key: ObjectKey) -> Sequence[ObjectKey]:
+        targets = self.source.refs(key)
+        for target in targets:
+            if target not in self.known:
+                raise CorruptFileError(
+                    f"{self.where(key)} refers to {target}, which is not in the file"
+                )
+        return targets
+
+    def where(self, key: ObjectKey) -> str:
+        return f"{key} at {self.source.location(key)}"
+
+    def skip(self, key: ObjectKey, error: RestoreError) -> None:
+        if self.strict:
+            raise error
+        self.skipped[key] = str(error)
+
+    def check(self, keys: list[ObjectKey]) -> None:
+        """Class, version and cycle checks for every needed object, before any restore."""
+        for key in keys:
+            info = self.table.for_name(key.class_name)
+            if info is None:
+                self.skip(key, UnknownClassError(
+                    f"{self.where(key)}: class {key.class_name!r} is not registered in this "
+                    "process; import the module that defines it (or register its snapshot "
+                    "methods) before restoring"))
+                continue
+            version = self.source.version(key)
+            if version is not None and version > info.version:
+                self.skip(key, VersionError(
+                    f"{self.where(key)}: saved by {key.class_name} version {version}, but this "
+                    f"process has version {info.version}; upgrade the application"))
+                continue
+            self.infos[key] = info
+
+    def resolve(self, key: ObjectKey) -> Any:
+        return self.objects.get(key)
+
+    def data(self, key: ObjectKey) -> Any:
+        data = self.source.load(key, self.resolve)
+        version = self.source.version(key)
+        info = self.infos[key]
+        while version is not None and version < info.version:
+            step = info.upgrades.get(version)
+            if step is not None:
+                data = step(data)
+            version += 1
+        return data
+
+    def build(self, component: list[ObjectKey]) -> None:
+        if any(k in self.skipped for k in component):
+            for key in component:
+                self.skipped.setdefault(key, "part of a cycle with a skipped object")
+            return
+        cyclic = len(component) > 1 or component[0] in self.source.refs(component[0])
+        try:
+            if cyclic:
+                self.build_cycle(component)
+            else:
+                key = component[0]
+                self.objects[key] = self.infos[key].restore(self.session, self.data(key))
+        except SessionError as exc:
+            exc.add_note(f"while restoring {self.path(component[0])}")
+            self.fail(component, exc)
+        except Exception as exc:  # application code failed; report where, keep the cause
+            error = RestoreError(f"restoring {self.path(component[0])} failed: "
+                                 f"{type(exc).__name__}: {exc}")
+            error.__cause__ = exc
+            self.fail(component, error)
+
+    def fail(self, component: list[ObjectKey], error: Exception) -> None:
+        if self.strict or not isinstance(error, RestoreError):
+            raise error
+        for key in component:
+            self.objects.pop(key, None)
+            self.skipped[key] = str(error)
+
+    def build_cycle(self, component: list[ObjectKey]) -> None:
+        """Two phases: create every member empty, then fill each one's dictionary."""
+        for key in component:
+            info = self.infos[key]
+            if not info.two_phase:
+                raise RestoreError(
+                    f"{self.where(key)} is in a reference cycle, but {key.class_name} restores "
+                    "with its own restore_snapshot, so the cycle cannot be built")
+            self.objects[key] = info.cls.__new__(info.cls)
+        for key in component:
+            data = self.data(key)
+            if not isinstance(data, dict):
+                raise CorruptFileError(f"{self.where(key)}: expected a dict snapshot, "
+                                       f"got {type(data).__name__}")
+            self.objects[key].__dict__.update(data)
+
+    def path(self, key: ObjectKey) -> str:
+        tags = owners(self.source.header.managers, self.source.refs)
+        return f"{tags.get(key, '?')} -> {self.where(key)}"
+
+
+def rebuild(
+    session: Any, source: RecordSource, table: SnapshotMethodsTable, *,
+    tags: Sequence[str] | None = None, strict: bool = True,
+) -> tuple[dict[ObjectKey, Any], RestoreReport]:
+    """Restore the managers ``tags`` (all by default) and every object they reach."""
+    managers = source.header.managers
+    tags = list(managers) if tags is None else list(tags)
+    missing = [t for t in tags if t not in managers]
+    if missing:
+        raise RestoreError(f"the file has no state manager {missing[0]!r}; it has {list(managers)}")
+    work = _Rebuild(session, source, table, strict)
+    needed = closure([managers[t] for t in tags], work.edges)
+    work.check(needed)
+    for component in dependency_components(needed, source.refs):
+        work.build(component)
+    report = RestoreReport(
+        managers=[t for t in tags if managers[t] not in work.skipped],
+        restored=[k for k in needed if k in work.objects],
+        skipped=list(work.skipped.items()),
+    )
+    return work.objects, report

@@ -1,0 +1,236 @@
+"""Session: the application's state managers, their registration, save and restore."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import IO, Any, Literal
+
+from ._aliases import UserAliases
+from ._metadata import standard_metadata
+from ._models import Models
+from ._rebuild import RestoreReport, rebuild
+from ._session_log import SessionLogger
+from ._snapshot_methods import SnapshotMethodsTable
+from ._state import State, StateManager
+from ._triggers import TriggerSet, bracket
+from ._view import View
+from ._walk import walk_session
+from .errors import UsageError, VersionError
+
+__all__ = ["Session"]
+
+SESSION_TRIGGERS = ("begin save session", "end save session",
+                    "begin restore session", "end restore session")
+Compress = Literal["lz4", "gzip"] | None
+Progress = Callable[[int, int], None]
+
+
+class Session:
+    """All of one application's saved state; several may live in one process.
+
+    Assigning a public attribute to a StateManager (or to an object whose class has
+    snapshot methods registered with this session) registers it as a state manager
+    under the attribute name; deleting the attribute unregisters it.
+    """
+
+    def __init__(self, app_name: str, *, debug: bool = False, silent: bool = False,
+                 minimal: bool = False, offscreen_rendering: bool = False) -> None:
+        init = object.__setattr__
+        init(self, "_managers", {})
+        init(self, "_attr_tags", set())
+        init(self, "_snapshot_methods", SnapshotMethodsTable())
+        self.app_name = app_name
+        self.debug = debug
+        self.silent = silent
+        self.minimal = minimal
+        self.offscreen_rendering = offscreen_rendering
+        self.metadata: dict[str, Any] = {}
+        self.restore_options: dict[str, Any] = {}
+        self.triggers = TriggerSet()
+        for name in SESSION_TRIGGERS:
+            self.triggers.add_trigger(name)
+        self.logger = SessionLogger(silent=silent)
+        if not minimal:
+            self.models = Models(self)
+            self.main_view = View(self)
+            self.user_aliases = UserAliases()
+
+    # registration ---------------------------------------------------------------
+    def _is_manager(self, value: Any) -> bool:
+        return isinstance(value, StateManager) or (
+            not isinstance(value, State) and self._snapshot_methods.for_object(value) is not None
+            and not isinstance(value, type))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if not name.startswith("_"):
+            if self._is_manager(value):
+                self._managers[name] = value
+                self._attr_tags.add(name)
+            elif name in self._attr_tags:
+                self._attr_tags.discard(name)
+                self._managers.pop(name, None)
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        object.__delattr__(self, name)
+        if name in self._attr_tags:
+            self._attr_tags.discard(name)
+            self._managers.pop(name, None)
+
+    def add_state_manager(self, tag: str, obj: Any) -> None:
+        """Register ``obj`` under ``tag`` without making it an attribute."""
+        if not isinstance(tag, str) or not tag:
+            raise UsageError(f"a state manager tag must be a non-empty string, got {tag!r}")
+        if not self._is_manager(obj):
+            raise UsageError(
+                f"{type(obj).__qualname__} is not a StateManager and has no snapshot methods "
+                "registered with this session")
+        self._managers[tag] = obj
+
+    def get_state_manager(self, tag: str) -> Any:
+        """The manager registered under ``tag``, or None."""
+        return self._managers.get(tag)
+
+    def remove_state_manager(self, tag: str) -> None:
+        """Unregister ``tag`` (and drop the attribute when it was one)."""
+        if tag not in self._managers:
+            raise UsageError(f"no state manager is registered under {tag!r}")
+        del self._managers[tag]
+        if tag in self._attr_tags:
+            self._attr_tags.discard(tag)
+            object.__delattr__(self, tag)
+
+    def state_managers(self, cls: type) -> list[Any]:
+        """Registered managers that are instances of ``cls``, in registration order."""
+        return [m for m in self._managers.values() if isinstance(m, cls)]
+
+    @property
+    def state_manager_tags(self) -> list[str]:
+        """Tags in registration (= save) order."""
+        return list(self._managers)
+
+    def register_snapshot_methods(self, methods: Mapping[type, Any]) -> None:
+        """Save instances of foreign classes with helper classes: ``{cls: Methods}``."""
+        self._snapshot_methods.register(methods)
+
+    def snapshot_methods(self, obj: Any, instance: bool = True,
+                         base_type: type = State) -> Any:
+        """An object with take_snapshot/restore_snapshot/reset_state for ``obj``, or None."""
+        cls = type(obj) if instance else obj
+        if isinstance(cls, type) and issubclass(cls, base_type):
+            return obj if instance else cls
+        info = self._snapshot_methods.for_type(cls) if isinstance(cls, type) else None
+        return None if info is None else info.methods
+
+    # reset, save, restore ---------------------------------------------------------
+    def reset(self) -> None:
+        """Back to a data-less state: metadata cleared, every manager reset."""
+        self.metadata.clear()
+        for obj in list(self._managers.values()):
+            methods = self.snapshot_methods(obj)
+            if methods is obj:
+                obj.reset_state(self)
+            elif methods is not None:
+                methods.reset_state(obj, self)
+
+    def save(self, stream: IO[bytes], version: int = 3, include_maps: bool = False, *,
+             compress: Compress = "lz4", format: Literal["hdf5", "stream"] = "hdf5",
+             progress: Progress | None = None) -> None:
+        """Write the session to a writable binary stream (HDF5 by default)."""
+        from ._backends import write_backend
+
+        if version != 3:
+            raise UsageError(f"session version {version} cannot be written; only 3 is")
+        with bracket(self.triggers, "begin save session", "end save session"):
+            flags = State.SESSION | (State.INCLUDE_MAPS if include_maps else 0)
+            metadata = standard_metadata(self.metadata, app_name=self.app_name)
+            saved = self._walk(flags, metadata)
+            write_backend(stream, saved, format=format, compress=compress, progress=progress)
+            self.metadata = metadata
+
+    def _walk(self, flags: int, metadata: dict[str, Any]) -> Any:
+        from ._records import SessionHeader
+
+        managers = {t: m for t, m in self._managers.items() if _included(m)}
+        header = SessionHeader(self.app_name, 3, metadata)
+        return walk_session(self, managers, self._attr_tags, flags, self._snapshot_methods,
+                            header)
+
+    def restore(self, stream: IO[bytes], path: str | None = None,
+                resize_window: bool | None = None, restore_camera: bool = True,
+                clear_log: bool = True, metadata_only: bool = False, combine: bool = False,
+                *, managers: list[str] | None = None, strict: bool = True,
+                progress: Progress | None = None) -> RestoreReport:
+        """Read a session written by :meth:`save` (HDF5 or stream, detected from the bytes).
+
+        On any failure the session is left exactly as it was and RestoreError is raised.
+        """
+        from ._backends import open_backend
+
+        with bracket(self.triggers, "begin restore session", "end restore session"), \
+                open_backend(stream, metadata_only=metadata_only, progress=progress) as source:
+            header = source.header
+            if header.session_version != 3:
+                raise VersionError(f"session version {header.session_version} cannot be "
+                                   "read; this library reads version 3")
+            if metadata_only:
+                self.metadata = {**header.metadata, "session_version": header.session_version}
+                return RestoreReport(metadata_only=True)
+            options = {"path": path, "resize_window": resize_window, "combine": combine,
+                       "restore_camera": restore_camera, "clear_log": clear_log}
+            with self._transaction(), self._options(options):
+                objects, report = rebuild(self, source, self._snapshot_methods, tags=managers,
+                                          strict=strict)
+                self._install(source.header, objects, report,
+                              replace_all=not combine and managers is None)
+            return report
+
+    @contextmanager
+    def _options(self, options: dict[str, Any]) -> Iterator[None]:
+        self.restore_options = options
+        try:
+            yield
+        finally:
+            self.restore_options = {}
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """Put managers, attributes and metadata back if the body fails."""
+        managers = dict(self._managers)
+        attr_tags = set(self._attr_tags)
+        metadata = self.metadata
+        try:
+            yield
+        except BaseException:
+            for tag in set(self._attr_tags) - attr_tags:
+                object.__delattr__(self, tag)
+            for tag in attr_tags:
+                object.__setattr__(self, tag, managers[tag])
+            object.__setattr__(self, "_managers", managers)
+            object.__setattr__(self, "_attr_tags", attr_tags)
+            self.metadata = metadata
+            raise
+
+    def _install(self, header: Any, objects: dict, report: RestoreReport,
+                 replace_all: bool) -> None:
+        for tag in report.managers:
+            obj = objects[header.managers[tag]]
+            if header.attr_info.get(tag) and tag.isidentifier():
+                setattr(self, tag, obj)
+            else:
+                self.add_state_manager(tag, obj)
+        if replace_all:
+            for tag, obj in list(self._managers.items()):
+                if tag not in report.managers:
+                    methods = self.snapshot_methods(obj)
+                    if methods is obj:
+                        obj.reset_state(self)
+                    elif methods is not None:
+                        methods.reset_state(obj, self)
+            self.metadata = {**header.metadata, "session_version": header.session_version}
+
+
+def _included(manager: Any) -> bool:
+    include = getattr(manager, "include_state", None)
+    return bool(include()) if callable(include) else True
