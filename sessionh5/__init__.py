@@ -1,6 +1,7 @@
 """sessionh5: save and restore an application's whole state in one HDF5 file."""
 
 from ._aliases import UserAliases
+from ._files import SESSION_SUFFIX, save, sdump
 from ._metadata import standard_metadata
 from ._models import Model, Models
 from ._rebuild import RestoreReport
@@ -8,10 +9,39 @@ from ._session import Session
 from ._state import State, StateManager
 from ._triggers import TriggerSet
 from ._view import View
-from .errors import RestoreError, SaveError, SessionError, UsageError
+from .errors import (
+    CorruptFileError,
+    RestoreError,
+    SaveError,
+    SessionError,
+    UnknownClassError,
+    UnsupportedValueError,
+    UsageError,
+    VersionError,
+)
+
+__version__ = "0.1.0"
 
 __all__ = [
-    "Model", "Models", "RestoreError", "RestoreReport", "SaveError", "Session",
-    "SessionError", "State", "StateManager", "TriggerSet", "UsageError", "UserAliases", "View",
+    "SESSION_SUFFIX",
+    "CorruptFileError",
+    "Model",
+    "Models",
+    "RestoreError",
+    "RestoreReport",
+    "SaveError",
+    "Session",
+    "SessionError",
+    "State",
+    "StateManager",
+    "TriggerSet",
+    "UnknownClassError",
+    "UnsupportedValueError",
+    "UsageError",
+    "UserAliases",
+    "VersionError",
+    "View",
+    "save",
+    "sdump",
     "standard_metadata",
 ]

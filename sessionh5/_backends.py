@@ -113,9 +113,9 @@ def open_backend(source: Target, *, metadata_only: bool = False,
                  progress: Callable[[int, int], None] | None = None) -> Iterator[Any]:
     """Open a session file or stream for reading; yields a RecordSource."""
     if isinstance(source, (str, os.PathLike)):
-        with open(source, "rb") as stream:
-            with open_backend(stream, metadata_only=metadata_only, progress=progress) as src:
-                yield src
+        with open(source, "rb") as stream, \
+                open_backend(stream, metadata_only=metadata_only, progress=progress) as src:
+            yield src
         return
     first = _peek(source)
     kind = detect_container(first)

@@ -12,7 +12,7 @@ import getpass
 import platform
 import re
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata as _dist
 from types import MappingProxyType
 from typing import Any
@@ -114,20 +114,20 @@ def parse_timestamp(text: str) -> datetime:
             f"expected an ISO 8601 timestamp like '2026-11-26T08:00:00.123456Z', got {text!r}"
         ) from None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
 
 
 def _utc(when: datetime | None) -> datetime:
     """``when`` (default: the current time) converted to UTC; naive datetimes are refused."""
     if when is None:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
     if when.tzinfo is None or when.utcoffset() is None:
         raise UsageError(
             f"expected an aware datetime (with tzinfo), got naive {when!r}; "
             "pass e.g. datetime.now(timezone.utc)"
         )
-    return when.astimezone(timezone.utc)
+    return when.astimezone(UTC)
 
 
 def _normalised(previous: Any) -> Any:

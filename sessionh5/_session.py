@@ -138,6 +138,12 @@ class Session:
              compress: Compress = "lz4", format: Literal["hdf5", "stream"] = "hdf5",
              progress: Progress | None = None) -> None:
         """Write the session to a writable binary stream (HDF5 by default)."""
+        self._save(stream, version, include_maps, compress=compress, format=format,
+                   progress=progress)
+
+    def _save(self, target: Any, version: int, include_maps: bool, *, compress: Compress,
+              format: str, progress: Progress | None) -> None:
+        """Save to a stream or a path (module-level save passes a temporary path)."""
         from ._backends import write_backend
 
         if version != 3:
@@ -146,7 +152,7 @@ class Session:
             flags = State.SESSION | (State.INCLUDE_MAPS if include_maps else 0)
             metadata = standard_metadata(self.metadata, app_name=self.app_name)
             saved = self._walk(flags, metadata)
-            write_backend(stream, saved, format=format, compress=compress, progress=progress)
+            write_backend(target, saved, format=format, compress=compress, progress=progress)
             self.metadata = metadata
 
     def _walk(self, flags: int, metadata: dict[str, Any]) -> Any:

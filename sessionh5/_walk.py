@@ -19,7 +19,6 @@ import numpy as np
 from ._graph import dependency_components
 from ._records import SESSION_KEY, ObjectKey, PngImage, Record, SessionHeader
 from ._snapshot_methods import ClassInfo, SnapshotMethodsTable
-from ._state import State
 from .errors import SaveError, UnsupportedValueError
 
 __all__ = ["SavedSession", "walk_session"]
@@ -188,7 +187,9 @@ def _check_cycle(component: list[ObjectKey], infos: dict[ObjectKey, ClassInfo]) 
 
 
 def _drop_skipped(
-    records: dict[ObjectKey, Record], refs: dict[ObjectKey, list[ObjectKey]], skipped: set[ObjectKey]
+    records: dict[ObjectKey, Record],
+    refs: dict[ObjectKey, list[ObjectKey]],
+    skipped: set[ObjectKey],
 ) -> None:
     """References to objects whose take_snapshot returned None become None."""
 

@@ -39,9 +39,7 @@ def write_metadata(attrs: h5py.AttributeManager, metadata: Mapping[str, Any]) ->
 
 def _write_native(attrs: h5py.AttributeManager, key: str, value: Any) -> bool:
     kind = type(value)
-    if kind is str:
-        attrs.create(key, value, dtype=_STR)
-    elif kind is list and value and all(type(v) is str for v in value):
+    if kind is str or (kind is list and value and all(type(v) is str for v in value)):
         attrs.create(key, value, dtype=_STR)
     elif kind is bool:
         attrs.create(key, np.bool_(value))

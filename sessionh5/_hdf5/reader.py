@@ -101,7 +101,8 @@ class HDF5Source:
         tags = list(self.header.attr_info)
         if len(manager_nodes) != len(tags):
             raise CorruptFileError("the manager list and the manager nodes differ in length")
-        self.header.managers = {t: self.key_at(n, -1) for t, n in zip(tags, manager_nodes)}
+        pairs = zip(tags, manager_nodes, strict=True)
+        self.header.managers = {t: self.key_at(n, -1) for t, n in pairs}
         self._refs: dict[ObjectKey, list[ObjectKey]] = {}
         self._tables: dict[int, dict[str, np.ndarray]] = {}
 
@@ -176,7 +177,7 @@ class HDF5Source:
             rows = np.asarray(attrs[layout.REF_ROWS], dtype=np.int64).tolist()
         if len(ids) != len(rows):
             raise CorruptFileError(f"{path}: reference lists differ in length")
-        return [self.key_at(i, r) for i, r in zip(ids, rows)]
+        return [self.key_at(i, r) for i, r in zip(ids, rows, strict=True)]
 
     def _table(self, node_id: int) -> dict[str, np.ndarray]:
         table = self._tables.get(node_id)
@@ -199,7 +200,7 @@ class HDF5Source:
         if (start.shape != (n + 1,) or start[0] != 0 or start[-1] != len(ids)
                 or len(rows) != len(ids) or np.any(np.diff(start) < 0)):
             raise CorruptFileError(f"{info.path}: the reference table is inconsistent")
-        targets = [self.key_at(i, r) for i, r in zip(ids, rows)]
+        targets = [self.key_at(i, r) for i, r in zip(ids, rows, strict=True)]
         bounds = start.tolist()
         for row, key in enumerate(info.keys):
             self._refs[key] = targets[bounds[row]:bounds[row + 1]]

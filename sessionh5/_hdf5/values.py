@@ -106,7 +106,7 @@ class _Encoder:
     def seq(self, v: Any, path: Any) -> list:
         return [self.enc(x, (path, i)) for i, x in enumerate(v)]
 
-    def other(self, t: type, v: Any, path: Any) -> Any:  # noqa: C901 - one branch per type
+    def other(self, t: type, v: Any, path: Any) -> Any:
         if t is tuple:
             return {"$tuple": self.seq(v, path)}
         if t is np.ndarray:
