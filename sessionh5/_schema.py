@@ -1,0 +1,70 @@
+"""The layout schema: render a file's attributes as JSON and check them against it.
+
+The JSON Schema files live in the top-level ``schemas/`` folder, one per layout
+version; ``layout_document`` turns an open file's root and node attributes into
+the plain JSON document those schemas describe (no dataset data is read).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from ._hdf5 import layout
+
+__all__ = ["layout_document", "load_schema", "schema_problems"]
+
+SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
+
+
+def load_schema(version: int = layout.LAYOUT_VERSION) -> dict[str, Any]:
+    """The JSON Schema of one layout version."""
+    path = SCHEMA_DIR / f"layout-v{version}.schema.json"
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, h5py.Reference):
+        return "<object reference>"
+    if isinstance(value, np.ndarray):
+        if value.dtype == np.uint8:
+            return f"<{value.size} bytes>"
+        return [_plain(v) for v in value.tolist()] if value.dtype != object else [
+            _plain(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def layout_document(file: h5py.File) -> dict[str, Any]:
+    """Root attributes and each listed node's attributes and dataset names, as JSON data."""
+    root = {k: _plain(v) for k, v in file.attrs.items()}
+    nodes = []
+    for path in root.get(layout.NODES, []):
+        group = file.get(path)
+        if not isinstance(group, h5py.Group):
+            nodes.append({"path": path, "attrs": {}})
+            continue
+        nodes.append({
+            "path": path,
+            "attrs": {k: _plain(v) for k, v in group.attrs.items()},
+            "datasets": [n for n, obj in group.items() if isinstance(obj, h5py.Dataset)],
+        })
+    return {"root": root, "nodes": nodes}
+
+
+def schema_problems(file: h5py.File) -> list[str]:
+    """Every schema violation of the file's attributes, as readable lines (empty = valid)."""
+    import jsonschema
+
+    document = layout_document(file)
+    version = document["root"].get(layout.LAYOUT, layout.LAYOUT_VERSION)
+    validator = jsonschema.Draft202012Validator(load_schema(int(version)))
+    return [f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}"
+            for e in validator.iter_errors(document)]
