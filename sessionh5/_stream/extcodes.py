@@ -1,0 +1,289 @@
+"""Extension codes of the session stream and the payload layouts the format fixes.
+
+Everything here works on plain Python values: the writer packs what the ``*_payload``
+functions return and the reader hands unpacked payloads to the ``*_from_payload``
+functions. Keeping msgpack out of this module lets the layouts be tested alone and
+keeps every format decision (byte layout of references, array maps, dtype safety)
+in one place.
+"""
+
+from __future__ import annotations
+
+import math
+from enum import IntEnum
+from typing import Any
+
+import numpy as np
+from numpy.lib.format import descr_to_dtype
+
+from .._records import ObjectKey
+from ..errors import UnsupportedValueError
+
+__all__ = [
+    "ATTR_INFO_KEY",
+    "CLASS_VERSIONS_KEY",
+    "MAX_EXT_NESTING",
+    "ExtCode",
+    "MalformedPayload",
+    "array_from_payload",
+    "array_payload",
+    "pack_reference",
+    "scalar_from_payload",
+    "scalar_payload",
+    "tinyarray_from_payload",
+    "unpack_reference",
+]
+
+#: Metadata key of the map tag -> "was a session attribute" (part of the format).
+ATTR_INFO_KEY = "attr_info"
+#: Metadata key where sessionh5 keeps {class_name: SESSION_VERSION}; the format has no slot.
+CLASS_VERSIONS_KEY = "sessionh5-class-versions"
+#: Extension values nested deeper than this are refused on both sides, so a hostile
+#: file cannot exhaust the Python stack and the writer never makes what the reader refuses.
+MAX_EXT_NESTING = 64
+#: numpy's own limit on array dimensions (NPY_MAXDIMS in numpy 2).
+_MAX_NDIM = 64
+_MAX_DESCR_DEPTH = 16
+
+
+class ExtCode(IntEnum):
+    """msgpack extension codes; 0-15 from the format, 64+ are sessionh5's own."""
+
+    REFERENCE = 0
+    NDARRAY = 1
+    COMPLEX = 2
+    SET = 3
+    FROZENSET = 4
+    ORDERED_DICT = 5
+    DEQUE = 6
+    DATETIME = 7
+    TIMEDELTA = 8
+    IMAGE = 9
+    NUMPY_SCALAR = 10
+    FINALIZED = 11
+    TUPLE = 12
+    TIMEZONE = 13
+    TINYARRAY = 14
+    RANGE = 15
+    #: sessionh5 only: raw bytes of a bytearray (msgpack would turn it into bytes).
+    BYTEARRAY = 64
+    #: sessionh5 only: decimal ASCII of an int outside the 64-bit msgpack range.
+    BIG_INT = 65
+
+
+class MalformedPayload(ValueError):
+    """An extension payload that does not have its layout; the reader reports it as corruption."""
+
+
+# --- references (ext 0) -------------------------------------------------------------
+
+_CORE_FORM = 0
+_PROVIDER_FORM = 1
+
+
+def pack_reference(key: ObjectKey) -> bytes:
+    """Lay out a reference: core form when ``key.provider`` is None, provider form otherwise."""
+    cls = _name_bytes(key.class_name, "class name")
+    ordinal = _ordinal_bytes(key.ordinal)
+    if key.provider is None:
+        return bytes((_CORE_FORM, len(cls), len(ordinal))) + cls + ordinal
+    provider = _name_bytes(key.provider, "provider name")
+    head = bytes((_PROVIDER_FORM, len(provider), len(cls), len(ordinal)))
+    return head + provider + cls + ordinal
+
+
+def _name_bytes(name: object, what: str) -> bytes:
+    """Encode a name for a one-byte length field; empty names would be unreadable."""
+    if type(name) is not str or not name:
+        raise UnsupportedValueError(f"an ObjectKey {what} must be a non-empty str, got {name!r}")
+    data = name.encode("utf-8")
+    if len(data) > 255:
+        raise UnsupportedValueError(f"an ObjectKey {what} is limited to 255 UTF-8 bytes: {name!r}")
+    return data
+
+
+def _ordinal_bytes(ordinal: object) -> bytes:
+    """Little-endian ordinal without trailing zero bytes; ordinal 0 is one zero byte."""
+    if type(ordinal) is not int or ordinal < 0:
+        raise UnsupportedValueError(f"an ObjectKey ordinal must be an int >= 0, got {ordinal!r}")
+    size = max(1, (ordinal.bit_length() + 7) // 8)
+    if size > 255:
+        raise UnsupportedValueError(f"ObjectKey ordinal {ordinal} does not fit in 255 bytes")
+    return ordinal.to_bytes(size, "little")
+
+
+def unpack_reference(payload: bytes) -> ObjectKey:
+    """Read either reference form; lengths must account for every payload byte."""
+    form = payload[0] if payload else None
+    if form == _CORE_FORM:
+        lengths, names_at = payload[1:3], 3
+    elif form == _PROVIDER_FORM:
+        lengths, names_at = payload[1:4], 4
+    else:
+        raise MalformedPayload(f"object reference has form byte {form!r}, expected 0 or 1")
+    if len(lengths) != names_at - 1 or names_at + sum(lengths) != len(payload):
+        raise MalformedPayload(f"object reference of {len(payload)} bytes has wrong lengths")
+    parts, at = [], names_at
+    for size in lengths:
+        parts.append(payload[at : at + size])
+        at += size
+    *names, ordinal = parts
+    if not ordinal or not all(names):
+        raise MalformedPayload("object reference has an empty name or ordinal")
+    try:
+        text = [name.decode("utf-8") for name in names]
+    except UnicodeDecodeError as exc:
+        raise MalformedPayload("object reference name is not UTF-8") from exc
+    provider = text[0] if form == _PROVIDER_FORM else None
+    return ObjectKey(text[-1], int.from_bytes(ordinal, "little"), provider)
+
+
+# --- numpy arrays (ext 1), scalars (ext 10), tinyarrays (ext 14) --------------------------
+
+
+def array_payload(array: np.ndarray) -> dict[bytes, Any]:
+    """The ext-1 map; structured dtypes travel as their descr list so fields survive."""
+    dtype = _storable_dtype(array.dtype, array)
+    if dtype.names is not None:
+        kind, spec = b"V", dtype.descr
+    else:
+        kind, spec = b"", dtype.str
+    return {b"kind": kind, b"dtype": spec, b"shape": list(array.shape), b"data": array.tobytes()}
+
+
+def scalar_payload(scalar: np.generic) -> dict[bytes, Any]:
+    """The ext-10 map; its dtype slot is a string, so structured scalars cannot go here."""
+    dtype = _storable_dtype(scalar.dtype, scalar)
+    if dtype.names is not None:
+        raise UnsupportedValueError(
+            "a structured numpy scalar (numpy.void with fields) has no stream layout; "
+            "store it as a 0-d array instead"
+        )
+    return {b"dtype": dtype.str, b"data": scalar.tobytes()}
+
+
+def _storable_dtype(dtype: np.dtype, value: object) -> np.dtype:
+    """Refuse dtypes whose bytes are not the value (objects) or that numpy cannot rebuild."""
+    if dtype.hasobject:
+        raise UnsupportedValueError(f"numpy values of object dtype cannot be stored: {value!r}")
+    if dtype.itemsize == 0:
+        raise UnsupportedValueError(f"numpy dtype {dtype} has no size and cannot be stored")
+    return dtype
+
+
+def array_from_payload(value: Any) -> np.ndarray:
+    """Rebuild a writable array, checking the declared size against the data first."""
+    fields = _bytes_map(value, (b"kind", b"dtype", b"shape", b"data"), "numpy array")
+    kind = fields[b"kind"]
+    if kind == b"":
+        dtype = _dtype_from_str(fields[b"dtype"])
+    elif kind == b"V":
+        dtype = _dtype_from_descr(fields[b"dtype"])
+    else:
+        raise MalformedPayload(f"numpy array kind {kind!r} is not b'' or b'V'")
+    return _array_from_bytes(fields[b"data"], dtype, _shape(fields[b"shape"], "numpy array"))
+
+
+def scalar_from_payload(value: Any) -> np.generic:
+    """Rebuild a numpy scalar of exactly the saved dtype."""
+    fields = _bytes_map(value, (b"dtype", b"data"), "numpy scalar")
+    array = _array_from_bytes(fields[b"data"], _dtype_from_str(fields[b"dtype"]), ())
+    return array[()]  # type: ignore[no-any-return]
+
+
+#: tinyarray's format numbers, in the order of its Format enum.
+_TINYARRAY_DTYPES = ("<i4", ">i4", "<i8", ">i8", "<f8", ">f8", "<c16", ">c16")
+
+
+def tinyarray_from_payload(value: Any) -> np.ndarray:
+    """A tinyarray is (shape, format number, data); numpy stands in for the tinyarray class."""
+    if not isinstance(value, (list, tuple)) or len(value) != 3:
+        raise MalformedPayload("tinyarray payload is not (shape, format, data)")
+    shape, number, data = value
+    if type(number) is not int or not 0 <= number < len(_TINYARRAY_DTYPES):
+        raise MalformedPayload(f"tinyarray format {number!r} is unknown")
+    dtype = np.dtype(_TINYARRAY_DTYPES[number])
+    return _array_from_bytes(data, dtype, _shape(shape, "tinyarray"))
+
+
+def _array_from_bytes(data: object, dtype: np.dtype, shape: tuple[int, ...]) -> np.ndarray:
+    """Never allocate from a declared size: the data length must match before numpy sees it."""
+    if type(data) is not bytes:
+        raise MalformedPayload(f"numpy data is {type(data).__name__}, expected bytes")
+    needed = math.prod(shape) * dtype.itemsize
+    if needed != len(data):
+        raise MalformedPayload(
+            f"numpy value of shape {shape} and dtype {dtype.str} needs {needed} bytes, "
+            f"the payload has {len(data)}"
+        )
+    return np.frombuffer(data, dtype=dtype).reshape(shape).copy()
+
+
+def _bytes_map(value: Any, keys: tuple[bytes, ...], what: str) -> dict[bytes, Any]:
+    """A payload map must have exactly the given bytes keys."""
+    if type(value) is not dict or set(value) != set(keys):
+        got = sorted(map(repr, value)) if type(value) is dict else type(value).__name__
+        raise MalformedPayload(f"{what} payload must be a map with keys {list(keys)}, got {got}")
+    return value
+
+
+def _shape(value: Any, what: str) -> tuple[int, ...]:
+    """A shape is a short sequence of non-negative ints (bools are not sizes)."""
+    if not isinstance(value, (list, tuple)) or len(value) > _MAX_NDIM:
+        raise MalformedPayload(f"{what} shape {value!r} is not a list of at most 64 sizes")
+    if not all(type(size) is int and size >= 0 for size in value):
+        raise MalformedPayload(f"{what} shape {value!r} has a size that is not an int >= 0")
+    return tuple(value)
+
+
+def _dtype_from_str(spec: Any) -> np.dtype:
+    """Parse a dtype string such as '>f4'; numpy parses these without evaluating code."""
+    if type(spec) is not str:
+        raise MalformedPayload(f"numpy dtype {spec!r} is not a string")
+    return _checked_dtype(spec, spec)
+
+
+def _dtype_from_descr(spec: Any) -> np.dtype:
+    """Rebuild a structured dtype from its descr list (padding entries included)."""
+    descr = _descr(spec, 0)
+    dtype = _checked_dtype(descr, spec)
+    if dtype.names == ():
+        # The reference writes unstructured void arrays as kind b'V' too.
+        return np.dtype(f"V{dtype.itemsize}")
+    return dtype
+
+
+def _checked_dtype(spec: Any, shown: Any) -> np.dtype:
+    """Build a dtype and refuse objects, zero sizes and sub-array dtypes."""
+    try:
+        dtype = descr_to_dtype(spec) if isinstance(spec, list) else np.dtype(spec)
+    except (TypeError, ValueError, KeyError, IndexError) as exc:
+        raise MalformedPayload(f"numpy dtype {shown!r} is not valid: {exc}") from exc
+    if dtype.hasobject:
+        raise MalformedPayload(f"numpy dtype {shown!r} holds Python objects; refused")
+    if dtype.itemsize == 0 or dtype.subdtype is not None:
+        raise MalformedPayload(f"numpy dtype {shown!r} has no size or is a sub-array dtype")
+    return dtype
+
+
+def _descr(value: Any, depth: int) -> list[tuple[Any, ...]]:
+    """Normalise a descr list (lists from msgpack, tuples from ext 12) and check its shape."""
+    if not isinstance(value, (list, tuple)) or not value or depth > _MAX_DESCR_DEPTH:
+        raise MalformedPayload(f"structured dtype descr {value!r} is not a list of fields")
+    return [_descr_field(field, depth) for field in value]
+
+
+def _descr_field(field: Any, depth: int) -> tuple[Any, ...]:
+    """One (name, format[, shape]) entry; a name may be (title, name), a format a descr."""
+    if not isinstance(field, (list, tuple)) or len(field) not in (2, 3):
+        raise MalformedPayload(f"structured dtype field {field!r} is not (name, format[, shape])")
+    name, fmt = field[0], field[1]
+    if isinstance(name, (list, tuple)) and len(name) == 2 and all(type(n) is str for n in name):
+        name = tuple(name)
+    elif type(name) is not str:
+        raise MalformedPayload(f"structured dtype field name {name!r} is not a string")
+    fmt = fmt if type(fmt) is str else _descr(fmt, depth + 1)
+    if len(field) == 2:
+        return (name, fmt)
+    shape = (field[2],) if type(field[2]) is int else _shape(field[2], "dtype field")
+    return (name, fmt, shape)

@@ -1,0 +1,346 @@
+"""Write :class:`StreamContent` as a session stream (header line, records, nil).
+
+Values are packed with strict types, so every non-native value reaches
+:meth:`_ValueEncoder.default`, which turns it into its extension code; anything it
+does not know is refused with UnsupportedValueError instead of being written as
+something else.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta, timezone
+from typing import Any, BinaryIO
+
+import msgpack
+import numpy as np
+
+from .._records import ObjectKey, PngImage, Record
+from ..errors import SaveError, SessionError, UnsupportedValueError, UsageError
+from .container import (
+    Compression,
+    StreamContent,
+    check_compression,
+    compressed_writer,
+    format_header_line,
+)
+from .extcodes import (
+    ATTR_INFO_KEY,
+    CLASS_VERSIONS_KEY,
+    MAX_EXT_NESTING,
+    ExtCode,
+    array_payload,
+    pack_reference,
+    scalar_payload,
+)
+
+__all__ = ["write_stream"]
+
+#: Plain containers nested deeper than this are refused (also catches a list that
+#: contains itself); msgpack's own limit is 511.
+_MAX_PLAIN_NESTING = 256
+
+
+def write_stream(
+    fileobj: BinaryIO, content: StreamContent, *, compress: Compression | None = "lz4"
+) -> None:
+    """Write ``content`` as a version-3 stream; records go out in the given order.
+
+    Each manager's (tag, reference) pair follows its object record, but never before
+    the tags listed earlier in ``header.managers``, so that order survives a round trip.
+
+    Raises:
+        UsageError: a bad compression, app name or reserved metadata key.
+        SaveError: duplicate records, a record before one it refers to, a manager
+            without a record, conflicting class versions.
+        UnsupportedValueError: a value with no stream encoding (names its type).
+    """
+    check_compression(compress)
+    header_line = format_header_line(content.header.app_name)
+    if content.header.session_version != 3:
+        raise UsageError("only session version 3 streams can be written")
+    tags_after = _tag_positions(content)
+    encoder = _ValueEncoder()
+    with compressed_writer(fileobj, compress) as out:
+        out.write(header_line)
+        out.write(encoder.pack_top(_metadata(content), "the metadata"))
+        out.write(encoder.pack_top(_providers(content), "the provider table"))
+        for records in _chunked(_records(content, encoder, tags_after)):
+            out.write(records)
+        out.write(encoder.pack_top(None, "the end marker"))
+
+
+def _metadata(content: StreamContent) -> dict[str, Any]:
+    """Metadata plus attr_info and, when any record has one, the class versions."""
+    header = content.header
+    for reserved in (ATTR_INFO_KEY, CLASS_VERSIONS_KEY):
+        if reserved in header.metadata:
+            raise UsageError(f"metadata key {reserved!r} is reserved for the stream writer")
+    metadata = dict(header.metadata)
+    metadata[ATTR_INFO_KEY] = dict(header.attr_info)
+    versions = _class_versions(content.records)
+    if versions:
+        metadata[CLASS_VERSIONS_KEY] = versions
+    return metadata
+
+
+def _class_versions(records: list[Record]) -> dict[str, int]:
+    """One version per class name, since that is all the stream can hold."""
+    versions: dict[str, int | None] = {}
+    for record in records:
+        known = versions.setdefault(record.key.class_name, record.version)
+        if known != record.version:
+            raise SaveError(
+                f"records of class {record.key.class_name!r} have versions {known} and "
+                f"{record.version}; a stream stores one version per class"
+            )
+    return {name: version for name, version in versions.items() if version is not None}
+
+
+def _providers(content: StreamContent) -> dict[str, tuple[str, int]]:
+    """The provider table with each entry as a tuple (ext 12), as the format has it."""
+    table = {}
+    for name, entry in content.header.providers.items():
+        if not (isinstance(entry, (tuple, list)) and len(entry) == 2):
+            raise UsageError(f"provider {name!r} entry {entry!r} is not (version str, int)")
+        table[name] = (entry[0], entry[1])
+    return table
+
+
+def _tag_positions(content: StreamContent) -> dict[int, list[str]]:
+    """Record index -> tags to emit after it (after the manager, in manager order)."""
+    index = {}
+    for position, record in enumerate(content.records):
+        if record.key in index:
+            raise SaveError(f"object {record.key} appears twice in the records")
+        index[record.key] = position
+    after: dict[int, list[str]] = {}
+    earliest = 0
+    for tag, key in content.header.managers.items():
+        if type(tag) is not str or key not in index:
+            raise SaveError(f"manager {tag!r} refers to {key}, which is not among the records")
+        earliest = max(earliest, index[key])
+        after.setdefault(earliest, []).append(tag)
+    return after
+
+
+def _records(
+    content: StreamContent, encoder: _ValueEncoder, tags_after: dict[int, list[str]]
+) -> Iterator[bytes]:
+    """Packed (name, data) pairs, checking that each record refers only backwards."""
+    written: set[ObjectKey] = set()
+    for position, record in enumerate(content.records):
+        what = f"record {record.key}"
+        yield encoder.pack_top(record.key, what)
+        encoder.take_references()  # the record's own name
+        yield encoder.pack_top(record.data, what)
+        for ref in encoder.take_references():
+            if ref.ordinal != 0 and ref not in written:
+                raise SaveError(
+                    f"{what} refers to {ref}, which is not written before it; "
+                    "records must come in dependency order"
+                )
+        written.add(record.key)
+        for tag in tags_after.get(position, ()):
+            yield encoder.pack_top(tag, f"manager tag {tag!r}")
+            yield encoder.pack_top(content.header.managers[tag], f"manager tag {tag!r}")
+
+
+def _chunked(parts: Iterator[bytes], size: int = 1 << 20) -> Iterator[bytes]:
+    """Join small packed values so the compressor sees few large writes."""
+    pending: list[bytes] = []
+    total = 0
+    for part in parts:
+        pending.append(part)
+        total += len(part)
+        if total >= size:
+            yield b"".join(pending)
+            pending, total = [], 0
+    if pending:
+        yield b"".join(pending)
+
+
+# --- values ---------------------------------------------------------------------------
+
+
+class _ValueEncoder:
+    """Packs values with strict types; the default hook maps each type to its extension."""
+
+    def __init__(self) -> None:
+        self._references: list[ObjectKey] = []
+        self._depth = 0
+
+    def take_references(self) -> list[ObjectKey]:
+        """References packed since the last call."""
+        references, self._references = self._references, []
+        return references
+
+    def pack_top(self, value: Any, what: str) -> bytes:
+        """Pack one top-level value, naming it in the note of any error."""
+        try:
+            return self.pack(value)
+        except SessionError as exc:
+            exc.add_note(f"while writing {what}")
+            raise
+
+    def pack(self, value: Any) -> bytes:
+        """Pack with the format's settings; nested payloads come back here too."""
+        try:
+            return msgpack.packb(
+                _swap_bytes_like(value, 0),
+                default=self.default,
+                use_bin_type=True,
+                strict_types=True,
+            )
+        except SessionError:
+            raise
+        except (ValueError, OverflowError) as exc:
+            # msgpack: strings with lone surrogates, values over 4 GiB.
+            raise UnsupportedValueError(f"cannot pack a value: {exc}") from exc
+
+    def default(self, value: Any) -> msgpack.ExtType:
+        """Turn a non-native value into an extension, or refuse it naming its type."""
+        encode = _ENCODERS.get(type(value))
+        if encode is None:
+            if not isinstance(value, np.generic):
+                raise UnsupportedValueError(
+                    f"a value of type {_type_name(value)} cannot be stored in a session stream"
+                )
+            encode = _numpy_scalar
+        if self._depth >= MAX_EXT_NESTING:
+            raise UnsupportedValueError(f"values nested deeper than {MAX_EXT_NESTING} levels")
+        self._depth += 1
+        try:
+            code, payload = encode(self, value)
+        finally:
+            self._depth -= 1
+        return msgpack.ExtType(code, payload)
+
+    def reference(self, key: ObjectKey) -> bytes:
+        """Lay out a reference and remember it for the dependency check."""
+        self._references.append(key)
+        return pack_reference(key)
+
+
+def _type_name(value: Any) -> str:
+    kind = type(value)
+    return f"{kind.__module__}.{kind.__qualname__}"
+
+
+def _swap_bytes_like(value: Any, depth: int) -> Any:
+    """Replace bytearrays by ext 64 inside plain lists and dicts.
+
+    msgpack packs bytearray (and memoryview) as bin without asking the default hook,
+    so they would come back as bytes; this walk is the only place to catch them.
+    Containers are copied only when something in them changes.
+    """
+    kind = type(value)
+    if kind is list or kind is dict:
+        if depth >= _MAX_PLAIN_NESTING:
+            raise UnsupportedValueError(
+                f"lists/dicts nested deeper than {_MAX_PLAIN_NESTING} levels (or a cycle)"
+            )
+        return _swap_in_list(value, depth) if kind is list else _swap_in_dict(value, depth)
+    if kind is bytearray:
+        return msgpack.ExtType(ExtCode.BYTEARRAY, bytes(value))
+    if kind is memoryview:
+        raise UnsupportedValueError("memoryview cannot be stored; convert it to bytes")
+    return value
+
+
+_LEAVES = frozenset({type(None), bool, int, float, str, bytes})
+
+
+def _swap_in_list(items: list[Any], depth: int) -> list[Any]:
+    copy: list[Any] | None = None
+    for position, item in enumerate(items):
+        if type(item) in _LEAVES:
+            continue
+        swapped = _swap_bytes_like(item, depth + 1)
+        if swapped is not item:
+            copy = copy if copy is not None else list(items)
+            copy[position] = swapped
+    return items if copy is None else copy
+
+
+def _swap_in_dict(mapping: dict[Any, Any], depth: int) -> dict[Any, Any]:
+    copy: dict[Any, Any] | None = None
+    for key, item in mapping.items():
+        if type(item) in _LEAVES:
+            continue
+        swapped = _swap_bytes_like(item, depth + 1)
+        if swapped is not item:
+            copy = copy if copy is not None else dict(mapping)
+            copy[key] = swapped
+    return mapping if copy is None else copy
+
+
+# Each encoder returns (extension code, payload bytes).
+_Encoder = Callable[[_ValueEncoder, Any], tuple[int, bytes]]
+
+
+def _datetime(enc: _ValueEncoder, value: datetime) -> tuple[int, bytes]:
+    """isoformat() keeps naive vs aware; only fixed offsets come back as the same tzinfo."""
+    if value.tzinfo is not None and type(value.tzinfo) is not timezone:
+        raise UnsupportedValueError(
+            f"a datetime with tzinfo {_type_name(value.tzinfo)} would come back with a fixed "
+            "offset; convert it to datetime.timezone first"
+        )
+    return ExtCode.DATETIME, enc.pack(value.isoformat())
+
+
+def _timezone(enc: _ValueEncoder, value: timezone) -> tuple[int, bytes]:
+    """Constructor arguments: the offset, plus the name only when it was given."""
+    offset = value.utcoffset(None)
+    name = value.tzname(None)
+    args: list[Any] = [offset] if timezone(offset).tzname(None) == name else [offset, name]
+    return ExtCode.TIMEZONE, enc.pack(args)
+
+
+def _big_int(enc: _ValueEncoder, value: int) -> tuple[int, bytes]:
+    """Only ints outside msgpack's 64-bit range reach the default hook."""
+    try:
+        return ExtCode.BIG_INT, str(value).encode("ascii")
+    except ValueError as exc:  # more digits than Python converts to text
+        raise UnsupportedValueError(f"an int of {value.bit_length()} bits is too large") from exc
+
+
+def _png(enc: _ValueEncoder, value: PngImage) -> tuple[int, bytes]:
+    if type(value.data) is not bytes:
+        raise UnsupportedValueError(f"PngImage.data is {_type_name(value.data)}, expected bytes")
+    return ExtCode.IMAGE, value.data
+
+
+def _array(enc: _ValueEncoder, value: np.ndarray) -> tuple[int, bytes]:
+    return ExtCode.NDARRAY, enc.pack(array_payload(value))
+
+
+def _numpy_scalar(enc: _ValueEncoder, value: np.generic) -> tuple[int, bytes]:
+    return ExtCode.NUMPY_SCALAR, enc.pack(scalar_payload(value))
+
+
+def _as_list(code: ExtCode) -> _Encoder:
+    """Encoder for containers whose payload is the list of their items."""
+    return lambda enc, value: (code, enc.pack(list(value)))
+
+
+_ENCODERS: dict[type, _Encoder] = {
+    ObjectKey: lambda enc, value: (ExtCode.REFERENCE, enc.reference(value)),
+    np.ndarray: _array,
+    complex: lambda enc, value: (ExtCode.COMPLEX, enc.pack([value.real, value.imag])),
+    set: _as_list(ExtCode.SET),
+    frozenset: _as_list(ExtCode.FROZENSET),
+    OrderedDict: lambda enc, value: (ExtCode.ORDERED_DICT, enc.pack(list(value.items()))),
+    deque: _as_list(ExtCode.DEQUE),  # maxlen has no slot in the format; it is dropped
+    datetime: _datetime,
+    timedelta: lambda enc, value: (
+        ExtCode.TIMEDELTA,
+        enc.pack([value.days, value.seconds, value.microseconds]),
+    ),
+    PngImage: _png,
+    tuple: _as_list(ExtCode.TUPLE),
+    timezone: _timezone,
+    range: lambda enc, value: (ExtCode.RANGE, enc.pack([value.start, value.stop, value.step])),
+    int: _big_int,
+}
