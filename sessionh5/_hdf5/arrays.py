@@ -1,0 +1,350 @@
+"""Write and read one numpy array as one HDF5 dataset, fast and checked.
+
+Tiny, 0-d and empty arrays are stored contiguous and uncompressed, with a CRC32
+of their bytes in CRC_ATTR (Fletcher32 needs chunked storage). Larger arrays are
+chunked: each chunk is filtered (compression.ChunkCodec) in a shared thread pool
+and stored with ``write_direct_chunk``; reading fetches raw chunks with
+``read_direct_chunk`` and decodes them in the pool straight into the output. At
+most _WINDOW chunks are in flight, so extra memory stays at a few chunks.
+
+h5py stores numbers, bool, complex, 'S', 'V' and records of them natively, in
+their own byte order. It cannot store 'U' or datetime64/timedelta64, so 'U<n>' is
+stored as uint32 code points with an extra trailing axis of length n, datetimes
+as int64, and such fields of records as uint32 subarrays / int64; the dataset
+then carries DTYPE_ATTR, the numpy descr as JSON, which restores the exact dtype.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import threading
+import zlib
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
+from typing import Any, TypeVar
+
+import h5py
+import numpy as np
+
+from ..errors import CorruptFileError, UnsupportedValueError
+from .compression import TINY_NBYTES, ChunkCodec, Compression, CorruptChunkError, chunk_shape
+
+__all__ = ["CRC_ATTR", "DTYPE_ATTR", "read_array", "write_array"]
+
+DTYPE_ATTR = "sessionh5-numpy-dtype"
+CRC_ATTR = "sessionh5-crc32"
+
+Progress = Callable[[int], None]
+_T = TypeVar("_T")
+Selection = tuple[slice, ...]
+Encoded = tuple[tuple[int, ...], int, bytearray]  # chunk offset, raw bytes in it, stored bytes
+
+_WORKERS = max(1, min(8, os.cpu_count() or 1))
+_WINDOW = 2 * _WORKERS + 2  # chunks in flight: keeps workers busy, bounds memory
+_pool_lock = threading.Lock()
+_pool: ThreadPoolExecutor | None = None
+
+
+def write_array(parent: h5py.Group, name: str, array: np.ndarray, compression: Compression,
+                *, progress: Progress | None = None) -> h5py.Dataset:
+    """Store ``array`` as dataset ``name`` of ``parent``, with its own shape and dtype.
+
+    Raises:
+        UnsupportedValueError: object dtype, or a dtype HDF5 cannot hold exactly.
+    """
+    array = np.asarray(array)
+    stored, marker = _to_storage(array)
+    if stored.nbytes <= TINY_NBYTES or stored.ndim == 0 or stored.size == 0:
+        dataset = _write_tiny(parent, name, stored, progress)
+    else:
+        dataset = _write_chunked(parent, name, stored, compression, progress)
+    if marker is not None:
+        dataset.attrs[DTYPE_ATTR] = marker
+    return dataset
+
+
+def read_array(dataset: h5py.Dataset, *, progress: Progress | None = None) -> np.ndarray:
+    """Read a dataset written by write_array into a new writable C-contiguous array.
+
+    Raises:
+        CorruptFileError: a checksum fails or the data cannot be decoded; the
+            message names the dataset.
+    """
+    try:
+        marker = dataset.attrs.get(DTYPE_ATTR)
+        stored = _read_stored(dataset, progress or _ignore)
+        return _from_storage(stored, marker)
+    except (OSError, CorruptChunkError) as err:
+        raise CorruptFileError(f"array {dataset.name!r} is corrupt or unreadable: {err}") from err
+
+
+# ---- dtypes ---------------------------------------------------------------------------
+
+
+def _to_storage(array: np.ndarray) -> tuple[np.ndarray, str | None]:
+    """A zero-copy view of ``array`` in a dtype h5py stores, and the marker if it differs."""
+    storage = _storage_dtype(array.dtype)
+    if storage == array.dtype:
+        return array, None
+    marker = json.dumps(np.lib.format.dtype_to_descr(array.dtype))
+    if _dtype_from_text(marker) != array.dtype:
+        raise UnsupportedValueError(f"cannot record numpy dtype {array.dtype!r} in HDF5")
+    if storage.subdtype is not None:  # 'U<n>': code points on an extra last axis
+        return array[..., np.newaxis].view(storage.subdtype[0]), marker
+    return array.view(storage), marker
+
+
+def _storage_dtype(dtype: np.dtype) -> np.dtype:
+    """The dtype with 'U' as uint32 code points and datetimes as int64 (same byte order)."""
+    if dtype.hasobject:
+        raise UnsupportedValueError(f"arrays of dtype {dtype!r} hold Python objects; "
+                                    "store them as separate values instead")
+    if dtype.itemsize == 0:
+        raise UnsupportedValueError(f"dtype {dtype!r} has zero-size items")
+    if dtype.fields is not None:
+        names = list(dtype.names or ())
+        return np.dtype({"names": names,
+                         "formats": [_storage_dtype(dtype.fields[n][0]) for n in names],
+                         "offsets": [dtype.fields[n][1] for n in names],
+                         "itemsize": dtype.itemsize})
+    if dtype.subdtype is not None:
+        base, shape = dtype.subdtype
+        return np.dtype((_storage_dtype(base), shape))
+    if dtype.kind == "U":
+        return np.dtype((np.dtype("u4").newbyteorder(dtype.byteorder), (dtype.itemsize // 4,)))
+    if dtype.kind in "mM":
+        return np.dtype("i8").newbyteorder(dtype.byteorder)
+    return dtype
+
+
+def _dtype_from_text(text: str) -> np.dtype:
+    """Parse DTYPE_ATTR: a numpy descr in JSON (tuples became lists)."""
+    return np.lib.format.descr_to_dtype(_descr_from_json(json.loads(text)))
+
+
+def _descr_from_json(descr: Any) -> Any:
+    """Turn JSON lists back into the tuples of a numpy descr."""
+    if isinstance(descr, str):
+        return descr
+    fields = []
+    for name, fmt, *shape in descr:
+        name = tuple(name) if isinstance(name, list) else name
+        fields.append((name, _descr_from_json(fmt), *(tuple(s) for s in shape)))
+    return fields
+
+
+def _from_storage(stored: np.ndarray, marker: Any) -> np.ndarray:
+    """Undo _to_storage, checking that the stored layout fits the recorded dtype."""
+    if marker is None:
+        return stored
+    try:
+        dtype = _dtype_from_text(marker.decode() if isinstance(marker, bytes) else str(marker))
+    except (ValueError, TypeError) as err:
+        raise CorruptChunkError(f"unreadable {DTYPE_ATTR} attribute {marker!r}") from err
+    if dtype.kind == "U" and stored.ndim >= 1 and stored.shape[-1] * 4 == dtype.itemsize:
+        return stored.view(dtype).reshape(stored.shape[:-1])
+    if dtype.itemsize != stored.dtype.itemsize or dtype.kind == "U":
+        raise CorruptChunkError(f"recorded dtype {dtype!r} does not fit stored {stored.dtype!r}")
+    return stored.view(dtype)
+
+
+def _raw_bytes(array: np.ndarray) -> np.ndarray:
+    """The bytes of ``array`` as flat uint8 (a view when it is C-contiguous)."""
+    return np.ascontiguousarray(array).reshape(-1).view(np.uint8)
+
+
+# ---- tiny arrays ----------------------------------------------------------------------
+
+
+def _write_tiny(parent: h5py.Group, name: str, stored: np.ndarray,
+                progress: Progress | None) -> h5py.Dataset:
+    """Contiguous, uncompressed, guarded by a CRC32 attribute."""
+    dataset = parent.create_dataset(name, data=stored)
+    if stored.size:
+        dataset.attrs[CRC_ATTR] = np.uint32(zlib.crc32(_raw_bytes(stored)))
+    if progress is not None:
+        progress(stored.nbytes)
+    return dataset
+
+
+def _read_tiny(dataset: h5py.Dataset, progress: Progress) -> np.ndarray:
+    """Read a contiguous dataset and check its CRC32 when it has one."""
+    out = np.empty(dataset.shape, dataset.dtype)
+    if out.size:
+        dataset.read_direct(out)
+    expected = dataset.attrs.get(CRC_ATTR)
+    if expected is not None and zlib.crc32(_raw_bytes(out)) != int(expected):
+        raise CorruptChunkError("CRC32 of the array data does not match")
+    progress(out.nbytes)
+    return out
+
+
+# ---- chunked arrays -------------------------------------------------------------------
+
+
+def _write_chunked(parent: h5py.Group, name: str, stored: np.ndarray,
+                   compression: Compression, progress: Progress | None) -> h5py.Dataset:
+    """Filter chunks in the pool and write them in order with write_direct_chunk."""
+    codec = ChunkCodec.for_writing(compression, stored.dtype)
+    chunks = chunk_shape(stored.shape, stored.dtype.itemsize)
+    dataset = parent.create_dataset(name, shape=stored.shape, dtype=stored.dtype,
+                                    dcpl=codec.dcpl(chunks))
+    if dataset.dtype != stored.dtype:  # raw chunk bytes would not match the file type
+        del parent[name]
+        raise UnsupportedValueError(f"HDF5 stores dtype {stored.dtype!r} as {dataset.dtype!r}")
+
+    def store(result: Encoded) -> None:
+        offset, nbytes, data = result
+        dataset.id.write_direct_chunk(offset, data)
+        if progress is not None:
+            progress(nbytes)
+
+    jobs = (partial(_encode_chunk, codec, stored, offset, sel, chunks)
+            for offset, sel in _grid(stored.shape, chunks))
+    _pipelined(jobs, store)
+    return dataset
+
+
+def _encode_chunk(codec: ChunkCodec, stored: np.ndarray, offset: tuple[int, ...],
+                  sel: Selection, chunks: tuple[int, ...]) -> Encoded:
+    """Gather one chunk (zero-padded at the edges, as HDF5 does) and filter it."""
+    block = stored[sel]
+    nbytes = block.nbytes
+    if block.shape != chunks:
+        full = np.zeros(chunks, stored.dtype)
+        full[_origin(block.shape)] = block
+        block = full
+    return offset, nbytes, codec.encode(_raw_bytes(block))
+
+
+def _read_stored(dataset: h5py.Dataset, progress: Progress) -> np.ndarray:
+    """Pick the reader: contiguous, our own chunk decoder, or HDF5's pipeline."""
+    if dataset.chunks is None:
+        return _read_tiny(dataset, progress)
+    codec = ChunkCodec.from_dataset(dataset)
+    if codec is None or not _decodable(dataset):
+        return _read_through_hdf5(dataset, progress)
+    return _read_chunked(dataset, codec, progress)
+
+
+def _decodable(dataset: h5py.Dataset) -> bool:
+    """Raw chunk bytes equal numpy's bytes, and every chunk has been written."""
+    dtype = dataset.dtype
+    if dtype.hasobject or dataset.id.get_type().get_size() != dtype.itemsize:
+        return False
+    return dataset.id.get_num_chunks() == math.prod(_counts(dataset.shape, dataset.chunks))
+
+
+def _read_chunked(dataset: h5py.Dataset, codec: ChunkCodec, progress: Progress) -> np.ndarray:
+    """Read raw chunks in this thread; check and decode them in the pool into ``out``."""
+    out = np.empty(dataset.shape, dataset.dtype)
+    chunks = dataset.chunks
+
+    def jobs() -> Iterator[Callable[[], int]]:
+        for offset, sel in _grid(out.shape, chunks):
+            mask, data = dataset.id.read_direct_chunk(offset)
+            if mask:  # HDF5 skipped an optional filter on this chunk: let it decode
+                dataset.read_direct(out, sel, sel)
+                yield partial(int, out[sel].nbytes)
+            else:
+                yield partial(_decode_chunk, codec, data, out, offset, sel, chunks)
+
+    _pipelined(jobs(), progress)
+    return out
+
+
+def _decode_chunk(codec: ChunkCodec, data: bytes, out: np.ndarray, offset: tuple[int, ...],
+                  sel: Selection, chunks: tuple[int, ...]) -> int:
+    """Decode one chunk into its place in ``out``; straight in when that is a contiguous run."""
+    dest = out[sel]
+    chunk_nbytes = math.prod(chunks) * out.itemsize
+    try:
+        if dest.flags.c_contiguous and _is_prefix(dest.shape, chunks):
+            codec.decode_into(data, _raw_bytes(dest), chunk_nbytes)
+        else:
+            full = np.empty(chunk_nbytes, np.uint8)
+            codec.decode_into(data, full, chunk_nbytes)
+            dest[...] = full.view(out.dtype).reshape(chunks)[_origin(dest.shape)]
+    except CorruptChunkError as err:
+        raise CorruptChunkError(f"chunk at {offset}: {err}") from err
+    return dest.nbytes
+
+
+def _read_through_hdf5(dataset: h5py.Dataset, progress: Progress) -> np.ndarray:
+    """Fallback for pipelines we do not decode: HDF5 reads (and checks) chunk by chunk."""
+    out = np.empty(dataset.shape, dataset.dtype)
+    for _, sel in _grid(out.shape, dataset.chunks):
+        dataset.read_direct(out, sel, sel)
+        progress(out[sel].nbytes)
+    return out
+
+
+# ---- helpers --------------------------------------------------------------------------
+
+
+def _counts(shape: tuple[int, ...], chunks: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(math.ceil(n / c) for n, c in zip(shape, chunks, strict=True))
+
+
+def _grid(shape: tuple[int, ...], chunks: tuple[int, ...]
+          ) -> Iterator[tuple[tuple[int, ...], Selection]]:
+    """Every chunk's offset and its selection in the array, in C order (file order)."""
+    for index in np.ndindex(*_counts(shape, chunks)):
+        offset = tuple(i * c for i, c in zip(index, chunks, strict=True))
+        yield offset, tuple(slice(o, min(o + c, n))
+                            for o, c, n in zip(offset, chunks, shape, strict=True))
+
+
+def _origin(shape: tuple[int, ...]) -> Selection:
+    return tuple(slice(0, n) for n in shape)
+
+
+def _is_prefix(valid: tuple[int, ...], chunks: tuple[int, ...]) -> bool:
+    """Whether the region ``valid`` of a chunk is its first elements in C order."""
+    partial_axes = [i for i, (v, c) in enumerate(zip(valid, chunks, strict=True)) if v != c]
+    if not partial_axes:
+        return True
+    first = partial_axes[0]
+    return len(partial_axes) == 1 and all(c == 1 for c in chunks[:first])
+
+
+def _pipelined(jobs: Iterable[Callable[[], _T]], consume: Callable[[_T], None]) -> None:
+    """Run jobs in the shared pool, at most _WINDOW at once; consume results in order here."""
+    pending: deque[Future[_T]] = deque()
+    try:
+        for job in jobs:
+            pending.append(_executor().submit(job))
+            if len(pending) >= _WINDOW:
+                consume(pending.popleft().result())
+        while pending:
+            consume(pending.popleft().result())
+    finally:
+        for future in pending:
+            future.cancel()
+
+
+def _executor() -> ThreadPoolExecutor:
+    """The process-wide chunk pool, created on first use (shared by all sessions)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(_WORKERS, thread_name_prefix="sessionh5-chunks")
+        return _pool
+
+
+def _forget_pool() -> None:
+    """A forked child has none of the parent's threads: start a new pool there."""
+    global _pool
+    _pool = None
+
+
+def _ignore(nbytes: int) -> None:
+    """Progress callback used when the caller passes none."""
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)

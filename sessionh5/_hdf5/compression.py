@@ -1,0 +1,321 @@
+"""Compression choice, chunk-shape policy and the byte format of each stored chunk.
+
+Large arrays are written with ``write_direct_chunk``: chunks are filtered here, in
+a thread pool, instead of by HDF5's single-threaded pipeline (docs/arrays-notes.md
+has the numbers). The bytes must be exactly what HDF5's own filters produce, so
+any HDF5 reader (h5py with hdf5plugin, h5dump with HDF5_PLUGIN_PATH) reads them:
+
+* shuffle (filter 2): byte *k* of every element, for k = 0 .. itemsize-1;
+* LZ4 (filter 32004, hdf5plugin): big-endian u64 original size, big-endian u32
+  block size, then per block a big-endian u32 stored size and the LZ4 block (the
+  raw block when LZ4 does not shrink it);
+* deflate (filter 1): one zlib stream;
+* Fletcher32 (filter 3): HDF5's Fletcher sum over big-endian 16-bit words of all
+  bytes before it, appended as a little-endian u32.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+import zlib
+from dataclasses import dataclass
+from typing import Literal
+
+import h5py
+import hdf5plugin  # noqa: F401  (registers filter 32004 for h5py readers and writers)
+import lz4.block
+import numpy as np
+
+from ..errors import UsageError
+
+__all__ = [
+    "CHUNK_NBYTES",
+    "LZ4_FILTER",
+    "TINY_NBYTES",
+    "ChunkCodec",
+    "Compression",
+    "CorruptChunkError",
+    "chunk_shape",
+    "fletcher32",
+]
+
+CompressionName = Literal["lz4", "gzip", "none"]
+_NAMES: tuple[CompressionName, ...] = ("lz4", "gzip", "none")
+
+LZ4_FILTER = 32004
+#: Arrays up to this size are stored contiguous and uncompressed (chunk index and
+#: filter setup cost more than they save).
+TINY_NBYTES = 64 * 1024
+#: Target raw size of one chunk; measured in docs/arrays-notes.md.
+CHUNK_NBYTES = 4 * 1024 * 1024
+_GZIP_DEFAULT_LEVEL = 1
+_LZ4_MAX_BLOCK = 1 << 30  # the filter's default block size
+_LZ4_HEADER = struct.Struct(">QI")
+_U32_BE = struct.Struct(">I")
+_FLETCHER_ROW = 4096  # 16-bit words per row of the vectorised Fletcher sum
+
+
+class CorruptChunkError(ValueError):
+    """A stored chunk fails its checksum or cannot be decoded."""
+
+
+@dataclass(frozen=True, slots=True)
+class Compression:
+    """How arrays above TINY_NBYTES are compressed; frozen so threads can share it."""
+
+    name: CompressionName
+    level: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.name not in _NAMES:
+            raise UsageError(_unknown_name_message(self.name))
+        if self.name == "gzip":
+            level = _GZIP_DEFAULT_LEVEL if self.level is None else self.level
+            if not (isinstance(level, int) and 1 <= level <= 9):
+                raise UsageError(f"gzip level must be an int from 1 to 9, got {level!r}")
+            object.__setattr__(self, "level", level)
+        elif self.level is not None:
+            raise UsageError(f"compression {self.name!r} takes no level, got {self.level!r}")
+
+    @classmethod
+    def from_name(cls, name: str | None) -> Compression:
+        """Parse a user's choice: "lz4", "gzip", or None/"none" for no compression."""
+        if name is None or name == "none":
+            return cls("none")
+        if name == "lz4" or name == "gzip":
+            return cls(name)
+        raise UsageError(_unknown_name_message(name))
+
+    def filters_needed(self) -> list[str]:
+        """Human names of the non-built-in HDF5 filters a reader of the file needs."""
+        if self.name == "lz4":
+            return [f"LZ4 (HDF5 filter {LZ4_FILTER}, from hdf5plugin)"]
+        return []
+
+
+def _unknown_name_message(name: object) -> str:
+    allowed = ", ".join(repr(n) for n in _NAMES)
+    return f"unknown compression {name!r}; expected one of {allowed} or None"
+
+
+def chunk_shape(shape: tuple[int, ...], itemsize: int) -> tuple[int, ...]:
+    """Chunks of whole trailing rows, about CHUNK_NBYTES each.
+
+    A chunk is ``(1, ..., 1, n, *shape[k+1:])``: one contiguous run of a C-ordered
+    array (so a contiguous input needs no gather copy), and a plane of a volume
+    lies in as few chunks as possible. ``n`` is balanced so that the last chunk
+    along axis k is nearly full (little padding to compress and store).
+    """
+    row = itemsize
+    for axis in range(len(shape) - 1, -1, -1):
+        if row * shape[axis] > CHUNK_NBYTES or axis == 0:
+            per_chunk = max(1, CHUNK_NBYTES // row)
+            count = math.ceil(shape[axis] / per_chunk)
+            rows = math.ceil(shape[axis] / count)
+            return (1,) * axis + (rows,) + tuple(shape[axis + 1 :])
+        row *= shape[axis]
+    raise ValueError("chunk_shape needs at least one dimension")
+
+
+def fletcher32(data: bytes | bytearray | memoryview) -> int:
+    """HDF5's Fletcher32 checksum of ``data``, vectorised to keep up with LZ4.
+
+    HDF5 sums big-endian 16-bit words with end-around carry, so each sum is its
+    value modulo 65535 except that a nonzero multiple of 65535 shows as 65535.
+    The position-weighted second sum is rebuilt from row and column sums of a
+    (rows x _FLETCHER_ROW) view, which numpy computes without a Python loop.
+    """
+    size = len(data)
+    words = np.frombuffer(data, dtype=">u2", count=size // 2)
+    rows = words.size // _FLETCHER_ROW
+    main = words[: rows * _FLETCHER_ROW].reshape(rows, _FLETCHER_ROW)
+    tail = words[rows * _FLETCHER_ROW :].astype(np.uint64)
+    if size % 2:  # HDF5 reads a last odd byte as the high byte of a word
+        tail = np.append(tail, np.uint64(data[-1]) << np.uint64(8))
+    row_sums = main.sum(axis=1, dtype=np.uint32)  # fits: 4096 * 65535 < 2**32
+    col_sums = main.sum(axis=0, dtype=np.uint32 if rows <= 65537 else np.uint64)
+    total = int(row_sums.sum(dtype=np.uint64)) + int(tail.sum())
+    if total == 0:
+        return 0
+    index_sum = (
+        _FLETCHER_ROW * _dot_index(row_sums)
+        + _dot_index(col_sums)
+        + rows * _FLETCHER_ROW * int(tail.sum())
+        + _dot_index(tail)
+    )
+    first = total % 65535 or 65535
+    second = ((words.size + size % 2) * total - index_sum) % 65535 or 65535
+    return (second << 16) | first
+
+
+def _dot_index(values: np.ndarray) -> int:
+    """Sum of i * values[i], exact (values below 2**16, so no uint64 overflow)."""
+    index = np.arange(values.size, dtype=np.uint64)
+    return int(np.dot(values.astype(np.uint64) % 65535, index))
+
+
+def _swap_halves(value: int) -> int:
+    """The byte-swapped checksum HDF5 also accepts (written by HDF5 1.6.2 and before)."""
+    return ((value & 0x00FF00FF) << 8) | ((value >> 8) & 0x00FF00FF)
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkCodec:
+    """One dataset's filter pipeline, applied to chunk bytes in Python threads.
+
+    ``shuffle`` is the shuffle element size (0: no shuffle filter). The pipeline is
+    always shuffle -> compressor -> Fletcher32, the order h5py also uses.
+    """
+
+    method: CompressionName
+    level: int = 0
+    shuffle: int = 0
+    fletcher32: bool = True
+
+    @classmethod
+    def for_writing(cls, compression: Compression, dtype: np.dtype) -> ChunkCodec:
+        """The pipeline for a new dataset: shuffle only where it helps LZ4/deflate."""
+        shuffle = dtype.itemsize if compression.name != "none" and _shuffles(dtype) else 0
+        return cls(compression.name, compression.level or 0, shuffle)
+
+    @classmethod
+    def from_dataset(cls, dataset: h5py.Dataset) -> ChunkCodec | None:
+        """The codec of an existing chunked dataset, or None if we cannot decode it."""
+        plist = dataset.id.get_create_plist()
+        found = [plist.get_filter(i)[:3] for i in range(plist.get_nfilters())]
+        shuffle, level, method, fletcher = 0, 0, "none", False
+        if found and found[0][0] == h5py.h5z.FILTER_SHUFFLE:
+            shuffle = found.pop(0)[2][0] if found[0][2] else dataset.dtype.itemsize
+        if found and found[0][0] in (LZ4_FILTER, h5py.h5z.FILTER_DEFLATE):
+            code, _, values = found.pop(0)
+            method = "lz4" if code == LZ4_FILTER else "gzip"
+            level = values[0] if values and method == "gzip" else 0
+        if found and found[0][0] == h5py.h5z.FILTER_FLETCHER32:
+            fletcher = found.pop(0)[0] == h5py.h5z.FILTER_FLETCHER32
+        if found or shuffle not in (0, 1, dataset.dtype.itemsize):
+            return None
+        return cls(method, level, shuffle if shuffle > 1 else 0, fletcher)
+
+    def dcpl(self, chunks: tuple[int, ...]) -> h5py.h5p.PropDCID:
+        """A dataset creation property list declaring this pipeline to readers."""
+        plist = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+        plist.set_chunk(chunks)
+        plist.set_fill_time(h5py.h5d.FILL_TIME_NEVER)
+        if self.shuffle:
+            plist.set_shuffle()
+        if self.method == "lz4":
+            # Same flags and options as hdf5plugin.LZ4(), so other tools see a familiar pipeline.
+            plist.set_filter(LZ4_FILTER, h5py.h5z.FLAG_OPTIONAL, (0,))
+        elif self.method == "gzip":
+            plist.set_deflate(self.level)
+        if self.fletcher32:
+            plist.set_fletcher32()
+        return plist
+
+    def encode(self, data: np.ndarray) -> bytearray:
+        """Filter one chunk (contiguous uint8, full chunk size) into its stored bytes."""
+        if self.shuffle:
+            data = np.ascontiguousarray(data.reshape(-1, self.shuffle).T)
+        if self.method == "lz4":
+            parts = _lz4_frame(data)
+        elif self.method == "gzip":
+            parts = [zlib.compress(data, self.level)]
+        else:
+            parts = [data]
+        if not self.fletcher32:
+            return bytearray().join(parts)
+        stored = bytearray().join([*parts, b"\0\0\0\0"])
+        stored[-4:] = fletcher32(memoryview(stored)[:-4]).to_bytes(4, "little")
+        return stored
+
+    def decode_into(self, stored: bytes, dest: np.ndarray, chunk_nbytes: int) -> None:
+        """Check and unfilter one stored chunk; write its first ``dest.size`` bytes to dest.
+
+        ``dest`` is a contiguous uint8 view (a prefix of the chunk, in element order).
+        Raises CorruptChunkError on a bad checksum or undecodable data.
+        """
+        body = memoryview(stored)
+        if self.fletcher32:
+            body = _checked(body)
+        if self.method == "lz4":
+            data = _lz4_unframe(body, chunk_nbytes)
+        elif self.method == "gzip":
+            data = _inflate(body, chunk_nbytes)
+        else:
+            data = body
+        if len(data) != chunk_nbytes:
+            raise CorruptChunkError(f"chunk holds {len(data)} bytes, expected {chunk_nbytes}")
+        raw = np.frombuffer(data, dtype=np.uint8)
+        if self.shuffle:
+            count = dest.size // self.shuffle
+            dest.reshape(count, self.shuffle)[...] = raw.reshape(self.shuffle, -1)[:, :count].T
+        else:
+            dest[...] = raw[: dest.size]
+
+
+def _shuffles(dtype: np.dtype) -> bool:
+    """Byte shuffle pays for numbers and records of numbers, not for text or opaque bytes."""
+    return dtype.itemsize > 1 and (dtype.kind in "biufcmM" or dtype.fields is not None)
+
+
+def _lz4_frame(data: np.ndarray) -> list[bytes | np.ndarray]:
+    """Split ``data`` into the 32004 filter's header and (size, block) pairs."""
+    nbytes = data.size
+    block = min(nbytes, _LZ4_MAX_BLOCK)
+    parts: list[bytes | np.ndarray] = [_LZ4_HEADER.pack(nbytes, block)]
+    for start in range(0, nbytes, block):
+        piece = data[start : start + block]
+        packed: bytes | np.ndarray = lz4.block.compress(piece, store_size=False)
+        if len(packed) >= piece.size:  # the filter stores such blocks raw
+            packed = piece
+        parts += [_U32_BE.pack(len(packed)), packed]
+    return parts
+
+
+def _lz4_unframe(body: memoryview, chunk_nbytes: int) -> bytes | memoryview:
+    """Undo _lz4_frame, checking every size against the header and the chunk size."""
+    if len(body) < _LZ4_HEADER.size:
+        raise CorruptChunkError("LZ4 chunk shorter than its header")
+    nbytes, block = _LZ4_HEADER.unpack_from(body)
+    if nbytes != chunk_nbytes or block == 0:
+        raise CorruptChunkError(f"LZ4 header says {nbytes} bytes in blocks of {block}")
+    pos, pieces = _LZ4_HEADER.size, []
+    for start in range(0, nbytes, block):
+        want = min(block, nbytes - start)
+        if pos + 4 > len(body):
+            raise CorruptChunkError("LZ4 chunk truncated")
+        (size,) = _U32_BE.unpack_from(body, pos)
+        piece = body[pos + 4 : pos + 4 + size]
+        pos += 4 + size
+        pieces.append(piece if size == want else _lz4_block(piece, want))
+    if pos != len(body):
+        raise CorruptChunkError(f"LZ4 chunk has {len(body) - pos} stray bytes")
+    return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+
+
+def _lz4_block(piece: memoryview, size: int) -> bytes:
+    """Decompress one LZ4 block of known size (python-lz4 releases the GIL)."""
+    try:
+        return lz4.block.decompress(piece, uncompressed_size=size)
+    except lz4.block.LZ4BlockError as err:
+        raise CorruptChunkError(f"LZ4 block does not decode: {err}") from err
+
+
+def _inflate(body: memoryview, chunk_nbytes: int) -> bytes:
+    """Decompress a deflate chunk (zlib releases the GIL)."""
+    try:
+        return zlib.decompress(body, bufsize=chunk_nbytes)
+    except zlib.error as err:
+        raise CorruptChunkError(f"deflate stream does not decode: {err}") from err
+
+
+def _checked(body: memoryview) -> memoryview:
+    """Verify and strip the Fletcher32 trailer as HDF5 does."""
+    if len(body) < 4:
+        raise CorruptChunkError("chunk shorter than its Fletcher32 checksum")
+    stored = int.from_bytes(body[-4:], "little")
+    actual = fletcher32(body[:-4])
+    if stored not in (actual, _swap_halves(actual)):
+        raise CorruptChunkError(f"Fletcher32 checksum mismatch ({stored:#010x} != {actual:#010x})")
+    return body[:-4]
