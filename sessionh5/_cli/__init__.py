@@ -1,0 +1,87 @@
+"""The ``sessionh5`` command line: a thin shell over library functions that return data.
+
+Each subcommand is one module of this package with ``add_parser(subparsers)`` and
+``run(args) -> int``; adding a command means adding its module and its name to
+:data:`COMMANDS`. A name whose module does not exist yet is skipped, so commands can
+land one at a time. :func:`main` alone turns errors into messages and exit codes:
+0 success, 1 a failure (bad file, missing file, differences found), 2 bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from types import ModuleType
+
+from ..errors import SessionError
+
+__all__ = ["COMMANDS", "build_parser", "main"]
+
+#: Subcommand name -> module in this package, in the order ``--help`` lists them.
+COMMANDS: dict[str, str] = {
+    "info": "info",
+    "ls": "ls",
+    "dump": "dump",
+    "diff": "diff",
+    "convert": "convert",
+    "validate": "validate",
+    "demo": "demo",
+    "plugin-path": "plugin_path",
+}
+PROG = "sessionh5"
+
+
+def _command_module(module: str) -> ModuleType | None:
+    """The module of one subcommand, or None while it has not been written yet."""
+    name = f"{__name__}.{module}"
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name == name:
+            return None
+        raise
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every available subcommand."""
+    from .. import __version__
+
+    parser = argparse.ArgumentParser(
+        prog=PROG, description="Inspect, check and convert sessionh5 session files.")
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module_name in COMMANDS.values():
+        module = _command_module(module_name)
+        if module is not None:
+            module.add_parser(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code (the console script exits with it)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)  # exits 2 on bad usage, 0 on --help/--version
+    try:
+        return int(args.run(args))
+    except SessionError as exc:
+        return _fail(str(exc))
+    except FileNotFoundError as exc:
+        return _fail(f"no such file: {exc.filename or exc}")
+    except IsADirectoryError as exc:
+        return _fail(f"is a directory, not a session file: {exc.filename or exc}")
+    except PermissionError as exc:
+        return _fail(f"permission denied: {exc.filename or exc}")
+    except BrokenPipeError:
+        sys.stderr.close()  # output piped into `head`; nothing left to say
+        return 1
+    except KeyboardInterrupt:
+        return _fail("interrupted", code=130)
+
+
+def _fail(message: str, *, code: int = 1) -> int:
+    """One line on stderr, no traceback: scripts read the exit code, people the line."""
+    first = message.strip().splitlines()[0] if message.strip() else "failed"
+    print(f"{PROG}: error: {first}", file=sys.stderr)
+    return code

@@ -1,0 +1,31 @@
+"""``sessionh5 ls FILE [PATH]``: the tree of managers, objects and arrays."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from .._tree import render_tree, session_tree
+from ._files import open_file
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register the ``ls`` subcommand."""
+    parser = subparsers.add_parser(
+        "ls", help="list the managers, objects and arrays in a session file",
+        description="List the tree of managers, objects (class and ordinal; small objects "
+                    "packed in tables are shown as one table with its row count) and arrays "
+                    "(shape, dtype, raw and stored size). No array data is read.")
+    parser.add_argument("file", metavar="FILE", help="session file (a path or an fsspec URL)")
+    parser.add_argument("path", metavar="PATH", nargs="?", default=None,
+                        help="only the subtree at this path, e.g. /models")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the tree of ``args.file`` (or of its subtree ``args.path``)."""
+    with open_file(args.file) as stream:
+        tree = session_tree(stream, args.path)
+    for line in render_tree(tree):
+        print(line)
+    return 0

@@ -1,0 +1,117 @@
+"""What a session file holds, from HDF5 metadata alone: node attributes and dataset headers.
+
+``sessionh5 info`` and ``sessionh5 ls`` must be fast on files of many GB and over
+slow remote reads, so nothing here reads dataset values: a table's row count is the
+``ordinal`` dataset's shape and an array's stored size is
+``dataset.id.get_storage_size()``, both answered from object headers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import h5py
+import numpy as np
+
+from .layout import (
+    CLASS,
+    FILTERS,
+    LAYOUT,
+    MANAGERS,
+    NODE_KIND,
+    NODES,
+    ORDINAL,
+    RAW_BYTES,
+    T_ORDINAL,
+    TABLE_NODE,
+    UNOWNED,
+    tag_to_name,
+)
+from .reader import h5_errors
+
+__all__ = ["ArrayEntry", "NodeEntry", "RootFacts", "read_root_facts", "scan_nodes"]
+
+
+@dataclass(frozen=True, slots=True)
+class ArrayEntry:
+    """One array dataset: where it is, its shape and dtype, its stored and raw bytes."""
+
+    name: str
+    path: str
+    shape: tuple[int, ...]
+    dtype: str
+    stored: int
+    raw: int
+
+
+@dataclass(frozen=True, slots=True)
+class NodeEntry:
+    """One object node (ordinal set) or table node (``rows`` objects), with its arrays."""
+
+    path: str
+    kind: str
+    class_name: str
+    tag: str | None
+    ordinal: int | None
+    rows: int
+    arrays: tuple[ArrayEntry, ...]
+    is_manager: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RootFacts:
+    """Root attributes that are about the file rather than the session."""
+
+    layout_version: int
+    filters_needed: tuple[str, ...]
+    raw_array_bytes: int | None
+
+
+def _text(value: Any) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
+def _strings(attrs: h5py.AttributeManager, name: str) -> list[str]:
+    return [_text(v) for v in np.atleast_1d(attrs[name])] if name in attrs else []
+
+
+def read_root_facts(file: h5py.File) -> RootFacts:
+    """Layout version, filters needed and raw array bytes, from root attributes only."""
+    with h5_errors("the root attributes"):
+        attrs = file.attrs
+        raw = int(attrs[RAW_BYTES]) if RAW_BYTES in attrs else None
+        return RootFacts(int(attrs[LAYOUT]), tuple(_strings(attrs, FILTERS)), raw)
+
+
+def scan_nodes(file: h5py.File) -> list[NodeEntry]:
+    """Every node of the root node list, in node-id order, with its own array datasets."""
+    with h5_errors("the node index"):
+        paths = _strings(file.attrs, NODES)
+        tags = {tag_to_name(t): t for t in _strings(file.attrs, MANAGERS)}
+    return [_node(file, path, tags) for path in paths]
+
+
+def _node(file: h5py.File, path: str, tags: dict[str, str]) -> NodeEntry:
+    with h5_errors(path):
+        group = file[path]
+        attrs = group.attrs
+        kind = _text(attrs[NODE_KIND])
+        top = path.strip("/").split("/", 1)[0]
+        tag = tags.get(top) if top != UNOWNED else None
+        if kind == TABLE_NODE:
+            rows = int(group[T_ORDINAL].shape[0])
+            return NodeEntry(path, kind, _text(attrs[CLASS]), tag, None, rows, (), False)
+        arrays = tuple(_array(name, item) for name, item in group.items()
+                       if isinstance(item, h5py.Dataset))
+        ordinal = int(attrs[ORDINAL]) if ORDINAL in attrs else None
+        return NodeEntry(path, kind, _text(attrs[CLASS]), tag, ordinal, 1, arrays,
+                         path.count("/") == 1 and top in tags)
+
+
+def _array(name: str, dataset: h5py.Dataset) -> ArrayEntry:
+    """Sizes from the dataset header: storage size is allocated bytes, raw is shape x itemsize."""
+    shape = tuple(int(n) for n in dataset.shape)
+    raw = int(np.prod(shape, dtype=np.int64)) * dataset.dtype.itemsize
+    return ArrayEntry(name, dataset.name, shape, str(dataset.dtype),
+                      int(dataset.id.get_storage_size()), raw)
