@@ -8,18 +8,19 @@ record data, references to other saved objects are :class:`ObjectKey` values.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 __all__ = ["SESSION_KEY", "ObjectKey", "PngImage", "Record", "SessionHeader"]
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class ObjectKey:
+class ObjectKey(NamedTuple):
     """Identity of one saved object: registered class name and per-class ordinal.
 
     ``provider`` is the bundle that supplies the class in stream files written by
     other applications (the reference's "provider class" form); ``None`` for ours.
     Ordinals count from 1 per class in discovery order; 0 names the class itself.
+    A NamedTuple because restores hash millions of keys: tuple hashing runs in C.
+    Code tells keys from plain tuples by exact type (``type(v) is ObjectKey``).
     """
 
     class_name: str
