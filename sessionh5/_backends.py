@@ -8,11 +8,13 @@ which container a file is from its first bytes.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import IO, Any, Literal
 
-from ._records import SESSION_KEY, ObjectKey, SessionHeader
+from ._records import SESSION_KEY, ObjectKey, Record, SessionHeader
 from ._walk import SavedSession
 from .errors import CorruptFileError, UsageError
 
@@ -50,21 +52,18 @@ class _Progress:
             self.callback(self.total, self.total)
 
 
-def _array_bytes(saved: SavedSession) -> int:
-    from ._hdf5.values import INLINE_ARRAY_BYTES
+def _plain_records(saved: SavedSession) -> list[Record]:
+    """Walked (encoded) records as plain values with ObjectKey references, for the stream."""
+    from ._hdf5.values import EncodedValue, decode_value
 
-    total = 0
-    stack: list[Any] = [r.data for r in saved.records]
-    while stack:
-        value = stack.pop()
-        if isinstance(value, dict):
-            stack.extend(value.values())
-        elif isinstance(value, (list, tuple)):
-            stack.extend(value)
-        elif hasattr(value, "nbytes") and getattr(value, "ndim", 0) and \
-                value.nbytes > INLINE_ARRAY_BYTES:
-            total += value.nbytes
-    return total
+    records = []
+    for record in saved.records:
+        enc = record.data
+        if isinstance(enc, EncodedValue):
+            value = decode_value(enc.json, list(enc.refs), enc.arrays.__getitem__)
+            record = Record(record.key, value, record.version)
+        records.append(record)
+    return records
 
 
 def write_backend(target: Target, saved: SavedSession, *, format: str, compress: Any,
@@ -77,16 +76,25 @@ def write_backend(target: Target, saved: SavedSession, *, format: str, compress:
         from ._hdf5.writer import write_session
 
         compression = Compression.from_name(compress)
-        counter = _Progress(_array_bytes(saved), progress)
-        with h5py.File(target, "w", libver=HDF5_LIBVER) as file:
-            write_session(file, saved.header, saved.records, compression, counter)
+        counter = _Progress(0, progress)
+        if isinstance(target, (str, os.PathLike)) or _random_access(target):
+            with h5py.File(target, "w", libver=HDF5_LIBVER) as file:
+                write_session(file, saved.header, saved.records, compression, counter)
+        else:
+            # HDF5 reads back what it wrote, so a write-only or unseekable stream (a file
+            # opened "wb", a pipe) gets the file built in a scratch file, then copied.
+            with tempfile.TemporaryFile() as scratch:
+                with h5py.File(scratch, "w", libver=HDF5_LIBVER) as file:
+                    write_session(file, saved.header, saved.records, compression, counter)
+                scratch.seek(0)
+                shutil.copyfileobj(scratch, target, 1 << 20)
         counter.finish()
     elif format == "stream":
         from ._stream import StreamContent, write_stream
 
         if compress not in ("lz4", "gzip", None):
             raise UsageError(f"compress must be 'lz4', 'gzip' or None, not {compress!r}")
-        content = StreamContent(saved.header, saved.records)
+        content = StreamContent(saved.header, _plain_records(saved))
         if isinstance(target, (str, os.PathLike)):
             with open(target, "wb") as out:
                 write_stream(out, content, compress=compress)
@@ -94,6 +102,14 @@ def write_backend(target: Target, saved: SavedSession, *, format: str, compress:
             write_stream(target, content, compress=compress)
     else:
         raise UsageError(f"format must be 'hdf5' or 'stream', not {format!r}")
+
+
+def _random_access(stream: IO[bytes]) -> bool:
+    """True when h5py can use ``stream`` directly: readable, writable and seekable."""
+    try:
+        return bool(stream.readable() and stream.seekable())
+    except (AttributeError, OSError, ValueError):
+        return False
 
 
 def _peek(stream: IO[bytes]) -> bytes:
