@@ -73,7 +73,7 @@ def _check_no_trailing(values: _TopLevel, end: _Item) -> None:
     extra = values.trailing_bytes()
     if extra:
         raise CorruptFileError(
-            f"corrupt session file: {extra} bytes after the end marker (record {end.number})"
+            f"corrupt session file: {extra} byte(s) after the end marker (record {end.number})"
         )
 
 

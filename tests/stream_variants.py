@@ -1,0 +1,196 @@
+"""Helpers for the stream codec tests: fixture variants and a strict value comparer.
+
+Variants are made from the real files at test time (re-compressed, truncated,
+bit-flipped, re-headed) so no damaged file needs to be kept in the repository.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import math
+import struct
+from collections import deque
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import lz4.frame
+import msgpack
+import numpy as np
+
+from sessionh5._stream import StreamContent, read_stream
+
+FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "chimerax"
+FIXTURE_NAMES = ("esp", "rainbow")
+
+
+def fixture_path(name: str) -> Path:
+    """Path of a real file; tests skip when the shared fixtures are absent."""
+    return FIXTURES / f"{name}.cxs"
+
+
+def raw_stream(name: str) -> bytes:
+    """The fixture's uncompressed stream (header line included)."""
+    return gzip.decompress(fixture_path(name).read_bytes())
+
+
+def compress(raw: bytes, how: str | None) -> bytes:
+    """Re-compress an uncompressed stream the way a writer could have."""
+    if how == "lz4":
+        return lz4.frame.compress(raw)
+    if how == "gzip":
+        return gzip.compress(raw, mtime=0)
+    return raw
+
+
+def read_bytes(data: bytes, **options: Any) -> StreamContent:
+    """read_stream on bytes in memory."""
+    return read_stream(io.BytesIO(data), **options)
+
+
+def record_offsets(raw: bytes) -> list[int]:
+    """Start offset of every top-level value, then the end offset of the last one."""
+    body_at = raw.index(b"\n") + 1
+    unpacker = msgpack.Unpacker(raw=False, strict_map_key=False, ext_hook=msgpack.ExtType)
+    unpacker.feed(raw[body_at:])
+    offsets = [body_at]
+    for _ in unpacker:
+        offsets.append(body_at + unpacker.tell())
+    return offsets
+
+
+def top_level_values(raw: bytes) -> list[Any]:
+    """The top-level values with extensions left as ExtType (to find records by content)."""
+    body = raw[raw.index(b"\n") + 1 :]
+    return list(msgpack.Unpacker(io.BytesIO(body), raw=False, strict_map_key=False))
+
+
+def flip_bit(data: bytes, offset: int, bit: int = 0) -> bytes:
+    """One bit changed, as a disk or transfer error would."""
+    damaged = bytearray(data)
+    damaged[offset] ^= 1 << bit
+    return bytes(damaged)
+
+
+def replace_at(data: bytes, offset: int, new: bytes) -> bytes:
+    """Overwrite bytes in place, keeping the length."""
+    return data[:offset] + new + data[offset + len(new) :]
+
+
+def with_header(raw: bytes, line: bytes) -> bytes:
+    """The same stream under another header line (``line`` without its newline)."""
+    return line + b"\n" + raw[raw.index(b"\n") + 1 :]
+
+
+def build_stream(values: Sequence[Any], app: str = "Test") -> bytes:
+    """An uncompressed stream of hand-made top-level values (ExtType for extensions)."""
+    packer = msgpack.Packer(use_bin_type=True)
+    body = b"".join(packer.pack(value) for value in values)
+    return f"# {app} Session version 3\n".encode() + body
+
+
+def ext(code: int, payload: Any, *, packed: bool = True) -> msgpack.ExtType:
+    """An extension value; ``payload`` is packed with msgpack unless ``packed`` is False."""
+    data = msgpack.packb(payload, use_bin_type=True) if packed else payload
+    return msgpack.ExtType(code, data)
+
+
+def core_ref(class_name: str, ordinal: int = 1) -> msgpack.ExtType:
+    """An ext-0 core-form reference built by hand (ordinals below 256)."""
+    name = class_name.encode()
+    return msgpack.ExtType(0, bytes((0, len(name), 1)) + name + bytes((ordinal,)))
+
+
+# --- strict comparison ----------------------------------------------------------------
+
+
+def assert_same(expected: Any, actual: Any, path: str = "value") -> None:
+    """Recursive equality that also demands identical types, dtypes and float bits."""
+    assert type(actual) is type(expected), f"{path}: {type(actual)} is not {type(expected)}"
+    if isinstance(expected, np.ndarray):
+        _same_array(expected, actual, path)
+    elif isinstance(expected, np.generic):
+        assert actual.dtype == expected.dtype, f"{path}: dtype {actual.dtype} != {expected.dtype}"
+        assert actual.tobytes() == expected.tobytes(), f"{path}: {actual!r} != {expected!r}"
+    elif isinstance(expected, (float, complex)):
+        _same_number(expected, actual, path)
+    elif isinstance(expected, dict):  # dict and OrderedDict: same keys in the same order
+        _same_sequence(list(expected), list(actual), f"{path}.keys()")
+        for key in expected:
+            assert_same(expected[key], actual[key], f"{path}[{key!r}]")
+    elif isinstance(expected, (list, tuple, deque)):
+        _same_sequence(expected, actual, path)
+    elif isinstance(expected, (set, frozenset)):
+        _same_set(expected, actual, path)
+    elif isinstance(expected, datetime):
+        assert actual == expected and actual.fold == expected.fold, f"{path}: {actual!r}"
+        assert_same(expected.tzinfo, actual.tzinfo, f"{path}.tzinfo")
+    elif isinstance(expected, timezone):
+        assert actual == expected, f"{path}: {actual!r} != {expected!r}"
+        assert actual.tzname(None) == expected.tzname(None), f"{path}: {actual!r}"
+    else:
+        assert actual == expected, f"{path}: {actual!r} != {expected!r}"
+
+
+def _same_array(expected: np.ndarray, actual: np.ndarray, path: str) -> None:
+    assert actual.dtype == expected.dtype, f"{path}: dtype {actual.dtype} != {expected.dtype}"
+    assert actual.dtype.str == expected.dtype.str, f"{path}: byte order differs"
+    assert actual.dtype.descr == expected.dtype.descr, f"{path}: fields differ"
+    assert actual.shape == expected.shape, f"{path}: shape {actual.shape} != {expected.shape}"
+    assert actual.tobytes() == expected.tobytes(), f"{path}: contents differ"
+    assert actual.flags.writeable, f"{path}: decoded array is read-only"
+
+
+def _same_number(expected: float | complex, actual: float | complex, path: str) -> None:
+    parts = (expected.real, expected.imag, actual.real, actual.imag)
+    if isinstance(expected, float):
+        parts = (expected, 0.0, actual, 0.0)
+    bits = [struct.pack("<d", part) for part in parts]
+    both_nan = all(math.isnan(part) for part in (parts[0], parts[2]))
+    assert both_nan or bits[:2] == bits[2:], f"{path}: {actual!r} != {expected!r}"
+
+
+def _same_sequence(expected: Sequence[Any], actual: Sequence[Any], path: str) -> None:
+    assert len(actual) == len(expected), f"{path}: length {len(actual)} != {len(expected)}"
+    for index, (want, got) in enumerate(zip(expected, actual, strict=True)):
+        assert_same(want, got, f"{path}[{index}]")
+
+
+def _same_set(expected: set[Any] | frozenset[Any], actual: set[Any], path: str) -> None:
+    assert actual == expected, f"{path}: {actual!r} != {expected!r}"
+    matches = {item: item for item in actual}
+    for item in expected:
+        assert_same(item, matches[item], f"{path}{{{item!r}}}")
+
+
+def assert_same_content(expected: StreamContent, actual: StreamContent) -> None:
+    """Header fields and every record (key, version, data) strictly equal, in order."""
+    for name in ("app_name", "session_version", "metadata", "providers", "managers"):
+        assert_same(getattr(expected.header, name), getattr(actual.header, name), name)
+    assert_same(expected.header.attr_info, actual.header.attr_info, "attr_info")
+    assert len(actual.records) == len(expected.records), "number of records differs"
+    for want, got in zip(expected.records, actual.records, strict=True):
+        assert_same(want.key, got.key, "record key")
+        assert_same(want.version, got.version, f"{want.key} version")
+        assert_same(want.data, got.data, str(want.key))
+
+
+__all__ = [
+    "FIXTURE_NAMES",
+    "assert_same",
+    "assert_same_content",
+    "build_stream",
+    "compress",
+    "core_ref",
+    "ext",
+    "fixture_path",
+    "flip_bit",
+    "raw_stream",
+    "read_bytes",
+    "record_offsets",
+    "replace_at",
+    "top_level_values",
+    "with_header",
+]
