@@ -28,7 +28,7 @@ from ._state import State
 
 __all__ = ["AtomsModel", "DemoResult", "Marker", "MarkerSet", "VolumeModel", "run_demo"]
 
-APP_NAME = "sessionh5 demo"
+APP_NAME = "sessionh5-demo"  # one word, so the stream format can store it too
 SEED = 20240611
 VOLUME_SIDE = 256  # 256**3 float32 = 64 MiB at scale 1
 ATOM_COUNT = 1_000_000
