@@ -112,13 +112,15 @@ def _tag_positions(content: StreamContent) -> dict[int, list[str]]:
     """Record index -> tags to emit after it (after the manager, in manager order)."""
     index = {}
     for position, record in enumerate(content.records):
+        if type(record.key) is not ObjectKey:
+            raise SaveError(f"record key {record.key!r} is not an ObjectKey")
         if record.key in index:
             raise SaveError(f"object {record.key} appears twice in the records")
         index[record.key] = position
     after: dict[int, list[str]] = {}
     earliest = 0
     for tag, key in content.header.managers.items():
-        if type(tag) is not str or key not in index:
+        if type(tag) is not str or type(key) is not ObjectKey or key not in index:
             raise SaveError(f"manager {tag!r} refers to {key}, which is not among the records")
         earliest = max(earliest, index[key])
         after.setdefault(earliest, []).append(tag)
