@@ -178,8 +178,12 @@ def run_demo(path: str | Path | None = None, *, scale: float = 1.0, out: TextIO 
     unless ``keep``. ``progress(description)`` may supply progress callbacks.
     """
     out = sys.stdout if out is None else out
-    temp = None if path is not None else Path(tempfile.mkdtemp(prefix="sessionh5-demo-"))
-    target = Path(path) if path is not None else temp / "demo.h5s"  # type: ignore[operator]
+    temp: Path | None = None
+    if path is None:
+        temp = Path(tempfile.mkdtemp(prefix="sessionh5-demo-"))
+        target = temp / "demo.h5s"
+    else:
+        target = Path(path)
     try:
         result = _run(target, scale, out, progress or (lambda _: nullcontext()))
     finally:

@@ -18,7 +18,7 @@ from typing import IO, Any, Literal
 from ._backends import detect_container
 from .errors import CorruptFileError, UsageError
 
-__all__ = ["ManagerInfo", "SessionInfo", "info", "open_input"]
+__all__ = ["ManagerInfo", "SessionInfo", "first_bytes", "format_bytes", "info", "open_input"]
 
 Source = str | os.PathLike[str] | IO[bytes]
 
@@ -101,17 +101,24 @@ def info(source: Source) -> SessionInfo:
         CorruptFileError: the file is not a session file or is damaged.
         FileNotFoundError: the path does not exist.
     """
-    name = os.fspath(source) if isinstance(source, (str, os.PathLike)) else \
-        getattr(source, "name", None)
+    name = _name_of(source)
     with open_input(source) as stream:
         size = _stream_size(stream)
-        kind = detect_container(_peek(stream))
+        kind = detect_container(first_bytes(stream))
         if kind == "hdf5":
-            return _hdf5_info(stream, size, str(name) if name is not None else None)
+            return _hdf5_info(stream, size, name)
         if kind == "stream":
-            return _stream_info(stream, size, str(name) if name is not None else None)
+            return _stream_info(stream, size, name)
     raise CorruptFileError(f"{name or 'the input'} is not a session file "
                            "(neither an HDF5 file nor a session stream)")
+
+
+def _name_of(source: Source) -> str | None:
+    """The path, or the file object's name (open() sets it), for messages and display."""
+    name = source if isinstance(source, (str, os.PathLike)) else getattr(source, "name", None)
+    if isinstance(name, (str, bytes, os.PathLike)):
+        return os.fsdecode(name)
+    return None  # an fd number or no name at all
 
 
 @contextmanager
@@ -126,7 +133,8 @@ def open_input(source: Source) -> Iterator[IO[bytes]]:
         raise UsageError(f"expected a path or a readable binary file, not {type(source).__name__}")
 
 
-def _peek(stream: IO[bytes]) -> bytes:
+def first_bytes(stream: IO[bytes]) -> bytes:
+    """The first 8 bytes (enough to tell the container), leaving the position unchanged."""
     start = stream.tell()
     first = stream.read(8)
     stream.seek(start)

@@ -15,7 +15,7 @@ import numpy as np
 
 from ._backends import StreamSource, detect_container
 from ._graph import owners
-from ._info import Source, _peek, format_bytes, open_input
+from ._info import Source, first_bytes, format_bytes, open_input
 from ._records import ObjectKey
 from .errors import CorruptFileError, UsageError
 
@@ -63,7 +63,7 @@ def session_tree(source: Source, path: str | None = None) -> TreeEntry:
         UsageError: ``path`` names nothing in the file.
     """
     with open_input(source) as stream:
-        kind = detect_container(_peek(stream))
+        kind = detect_container(first_bytes(stream))
         if kind == "hdf5":
             root = _hdf5_tree(stream)
         elif kind == "stream":

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
+import sys
 from pathlib import Path
 
 import h5py
@@ -14,6 +16,7 @@ import pytest
 import sessionh5
 from sessionh5 import Model, Session, State
 from sessionh5._cli import build_parser, main
+from sessionh5._cli.progress import progress_bar
 
 
 class CliVolume(Model):
@@ -210,3 +213,39 @@ def test_session_error_is_one_line_exit_1(tmp_path: Path,
     assert main(["info", str(damaged)]) == 1
     err = capsys.readouterr().err
     assert err.startswith("sessionh5: error: ") and err.count("\n") == 1
+
+
+def test_info_accepts_an_fsspec_url(saved: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """FILE may be a URL that fsspec understands (here file://)."""
+    pytest.importorskip("fsspec")
+    url = saved.as_uri()
+    assert main(["info", url, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["file"] == url and data["app_name"] == "clitest"
+
+
+class _Terminal(io.StringIO):
+    """A text stream that claims to be a terminal."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_is_quiet_off_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without a terminal on stderr no callback is given, so nothing is drawn."""
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    with progress_bar("saving") as callback:
+        assert callback is None
+    assert sys.stderr.getvalue() == ""
+
+
+def test_progress_draws_a_bar_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a terminal (and with tqdm installed) the callback draws a byte progress bar."""
+    pytest.importorskip("tqdm")
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    with progress_bar("saving") as callback:
+        assert callback is not None
+        callback(512, 1024)
+        callback(1024, 1024)
+    assert "saving" in terminal.getvalue()
