@@ -20,48 +20,58 @@ def dependency_components(
 ) -> list[list[K]]:
     """Strongly connected components, each after every component it points to.
 
-    Tarjan's algorithm, iterative. A component of one node without a self-edge is
-    acyclic; anything else is a cycle that must be built in two phases.
+    Tarjan's algorithm, iterative, on integer indices (hashing keys once, not at
+    every step). A component of one node without a self-edge is acyclic; anything
+    else is a cycle that must be built in two phases. Edges to nodes outside
+    ``nodes`` are ignored.
     """
-    index: dict[K, int] = {}
-    low: dict[K, int] = {}
-    on_stack: set[K] = set()
-    stack: list[K] = []
-    result: list[list[K]] = []
+    names = list(dict.fromkeys(nodes))
+    index_of = {n: i for i, n in enumerate(names)}
+    adjacency = [[index_of[c] for c in edges(n) if c in index_of] for n in names]
+    return [[names[i] for i in component] for component in _tarjan(adjacency)]
+
+
+def _tarjan(adjacency: list[list[int]]) -> list[list[int]]:
+    count = len(adjacency)
+    index = [-1] * count
+    low = [0] * count
+    on_stack = [False] * count
+    stack: list[int] = []
+    result: list[list[int]] = []
     counter = 0
-    for root in nodes:
-        if root in index:
+    for root in range(count):
+        if index[root] >= 0:
             continue
-        work: list[tuple[K, Iterable[K]]] = [(root, iter(edges(root)))]
+        work = [(root, 0)]
         index[root] = low[root] = counter
         counter += 1
         stack.append(root)
-        on_stack.add(root)
+        on_stack[root] = True
         while work:
-            node, children = work[-1]
-            advanced = False
-            for child in children:
-                if child not in index:
+            node, position = work[-1]
+            children = adjacency[node]
+            if position < len(children):
+                work[-1] = (node, position + 1)
+                child = children[position]
+                if index[child] < 0:
                     index[child] = low[child] = counter
                     counter += 1
                     stack.append(child)
-                    on_stack.add(child)
-                    work.append((child, iter(edges(child))))
-                    advanced = True
-                    break
-                if child in on_stack:
-                    low[node] = min(low[node], index[child])
-            if advanced:
+                    on_stack[child] = True
+                    work.append((child, 0))
+                elif on_stack[child] and index[child] < low[node]:
+                    low[node] = index[child]
                 continue
             work.pop()
             if work:
                 parent = work[-1][0]
-                low[parent] = min(low[parent], low[node])
+                if low[node] < low[parent]:
+                    low[parent] = low[node]
             if low[node] == index[node]:
                 component = []
                 while True:
                     member = stack.pop()
-                    on_stack.discard(member)
+                    on_stack[member] = False
                     component.append(member)
                     if member == node:
                         break
@@ -89,7 +99,13 @@ def owners(roots: Mapping[str, K], edges: Callable[[K], Iterable[K]]) -> dict[K,
     """Map each reachable node to the first root tag (in order) that reaches it."""
     owner: dict[K, str] = {}
     for tag, root in roots.items():
-        fresh = [n for n in closure([root], lambda k: (c for c in edges(k) if c not in owner))]
-        for node in fresh:
-            owner.setdefault(node, tag)
+        if root in owner:
+            continue
+        owner[root] = tag
+        queue = [root]
+        while queue:
+            for child in edges(queue.pop()):
+                if child not in owner:
+                    owner[child] = tag
+                    queue.append(child)
     return owner

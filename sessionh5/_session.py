@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from typing import IO, Any, Literal
 
 from ._aliases import UserAliases
+from ._gc import gc_paused
 from ._metadata import standard_metadata
 from ._models import Models
 from ._rebuild import RestoreReport, rebuild
@@ -148,7 +149,7 @@ class Session:
 
         if version != 3:
             raise UsageError(f"session version {version} cannot be written; only 3 is")
-        with bracket(self.triggers, "begin save session", "end save session"):
+        with bracket(self.triggers, "begin save session", "end save session"), gc_paused():
             flags = State.SESSION | (State.INCLUDE_MAPS if include_maps else 0)
             metadata = standard_metadata(self.metadata, app_name=self.app_name)
             saved = self._walk(flags, metadata)
@@ -175,7 +176,7 @@ class Session:
         from ._backends import open_backend
 
         with bracket(self.triggers, "begin restore session", "end restore session"), \
-                open_backend(stream, metadata_only=metadata_only, progress=progress) as source:
+                gc_paused(), open_backend(stream, metadata_only=metadata_only, progress=progress) as source:
             header = source.header
             if header.session_version != 3:
                 raise VersionError(f"session version {header.session_version} cannot be "

@@ -105,6 +105,19 @@ class HDF5Source:
         self.header.managers = {t: self.key_at(n, -1) for t, n in pairs}
         self._refs: dict[ObjectKey, list[ObjectKey]] = {}
         self._tables: dict[int, dict[str, np.ndarray]] = {}
+        self._groups: dict[int, h5py.Group] = {}
+
+    def group(self, node_id: int) -> h5py.Group:
+        """The node's group, looked up once (h5py path lookups cost microseconds)."""
+        group = self._groups.get(node_id)
+        if group is None:
+            path = self.paths[node_id]
+            with h5_errors(path):
+                group = self.file[path]
+            if not isinstance(group, h5py.Group):
+                raise CorruptFileError(f"{path} should be a group")
+            self._groups[node_id] = group
+        return group
 
     def node(self, node_id: int) -> _NodeInfo:
         info = self.nodes[node_id]
@@ -210,8 +223,8 @@ class HDF5Source:
         path = self.paths[node_id]
         refs = [resolve(k) for k in self.refs(key)]
         session = resolve(SESSION_KEY)
+        group = self.group(node_id)
         with h5_errors(f"the state of {self.location(key)}"):
-            group = self.file[path]
             if row < 0:
                 text = group.attrs[layout.STATE]
                 return decode_value(text, refs, lambda n: self._array(group, n), session)

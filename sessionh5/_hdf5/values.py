@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import orjson
+from numpy.lib.format import descr_to_dtype
 
 from .._records import SESSION_KEY, ObjectKey, PngImage
 from ..errors import CorruptFileError, UnsupportedValueError
@@ -40,7 +41,9 @@ def dtype_to_json(dtype: np.dtype) -> Any:
 def dtype_from_json(spec: Any) -> np.dtype:
     """Rebuild a dtype read from a file, refusing object dtypes (they could hold code)."""
     try:
-        dtype = np.dtype(spec if isinstance(spec, str) else _descr(spec))
+        # descr_to_dtype, not np.dtype: it turns the unnamed '|V' padding entries of
+        # aligned records back into offsets instead of fields named f1, f2...
+        dtype = np.dtype(spec) if isinstance(spec, str) else descr_to_dtype(_descr(spec))
     except (TypeError, ValueError) as exc:
         raise CorruptFileError(f"invalid array dtype {spec!r}: {exc}") from exc
     if dtype.hasobject:
@@ -55,6 +58,21 @@ def _descr(spec: Any) -> Any:
     return spec
 
 
+_STR_ONLY = {str}
+
+
+def _plain_keys(mapping: dict) -> bool:
+    """True when every key is exactly a str not starting with '$' (mostly at C speed)."""
+    if not mapping:
+        return True
+    if set(map(type, mapping)) != _STR_ONLY:
+        return False
+    joined = "\0".join(mapping)
+    if joined[:1] != "$" and "\0$" not in joined:
+        return True
+    return all(k[:1] != "$" for k in mapping)  # a key may contain "\0$" itself
+
+
 class EncodedValue:
     """One object's data as JSON bytes, plus the arrays and references it points to."""
 
@@ -66,10 +84,19 @@ class EncodedValue:
         self.refs: list[ObjectKey] = []
 
 
+ObjectHook = Callable[[Any], ObjectKey]
+
+
+def _refuse(value: Any) -> ObjectKey:
+    kind = type(value)
+    raise UnsupportedValueError(f"cannot store a value of type {kind.__module__}.{kind.__qualname__}")
+
+
 class _Encoder:
-    def __init__(self, out: EncodedValue, inline_limit: int) -> None:
+    def __init__(self, out: EncodedValue, inline_limit: int, on_object: ObjectHook) -> None:
         self.out = out
         self.limit = inline_limit
+        self.on_object = on_object
         self.ref_index: dict[ObjectKey, int] = {}
 
     def enc(self, v: Any, path: Any) -> Any:
@@ -83,7 +110,7 @@ class _Encoder:
         if t is list:
             return [self.enc(x, (path, i)) for i, x in enumerate(v)]
         if t is dict:
-            if all(type(k) is str and not k.startswith("$") for k in v):
+            if _plain_keys(v):
                 return {k: self.enc(x, (path, k)) for k, x in v.items()}
             return {"$dict": self.pairs(v, path)}
         if t is ObjectKey:
@@ -109,7 +136,7 @@ class _Encoder:
     def other(self, t: type, v: Any, path: Any) -> Any:
         if t is tuple:
             return {"$tuple": self.seq(v, path)}
-        if t is np.ndarray:
+        if isinstance(v, np.ndarray):
             return self.array(v, path)
         if t is set or t is frozenset:
             members = sorted((self.enc(x, path) for x in v), key=orjson.dumps)
@@ -125,9 +152,10 @@ class _Encoder:
         if t is complex:
             return {"$complex": [self.enc(v.real, path), self.enc(v.imag, path)]}
         if t is range:
-            return {"$range": [v.start, v.stop, v.step]}
+            return {"$range": [self.enc(v.start, path), self.enc(v.stop, path),
+                               self.enc(v.step, path)]}
         if t is dt.datetime:
-            return {"$datetime": v.isoformat()}
+            return self.datetime(v)
         if t is dt.timedelta:
             return {"$timedelta": [v.days, v.seconds, v.microseconds]}
         if t is dt.timezone:
@@ -137,11 +165,21 @@ class _Encoder:
             return {"$timezone": [offset.total_seconds(), None if name == default else name]}
         if t is PngImage:
             return {"$png": _b64(v.data)}
-        if isinstance(v, np.generic):
+        if isinstance(v, np.generic) and not v.dtype.hasobject:
             return {"$scalar": dtype_to_json(v.dtype), "b64": _b64(v.tobytes())}
-        raise UnsupportedValueError(f"cannot store a value of type {t.__qualname__}")
+        return self.ref(self.on_object(v))
+
+    def datetime(self, v: dt.datetime) -> dict:
+        node: dict[str, Any] = {"$datetime": v.isoformat()}
+        if type(v.tzinfo) is dt.timezone:  # isoformat keeps the offset, not the name
+            name = v.tzinfo.tzname(None)
+            if name != dt.timezone(v.tzinfo.utcoffset(None)).tzname(None):
+                node["tzname"] = name
+        return node
 
     def array(self, a: np.ndarray, path: Any) -> dict:
+        if type(a) is not np.ndarray:
+            return self.ref(self.on_object(a))
         if a.dtype.hasobject:
             raise UnsupportedValueError("object-dtype arrays cannot be saved")
         if a.nbytes > self.limit:
@@ -149,7 +187,8 @@ class _Encoder:
             self.out.arrays[name] = a
             return {"$dataset": name}
         node: dict[str, Any] = {"$array": dtype_to_json(a.dtype), "shape": list(a.shape)}
-        if a.dtype.kind in "biu" or (a.dtype.kind == "f" and bool(np.isfinite(a).all())):
+        if a.dtype.kind in "biu" or (a.dtype.kind == "f" and a.dtype.itemsize <= 8
+                                     and bool(np.isfinite(a).all())):
             node["value"] = a.tolist()
         else:
             node["b64"] = _b64(np.ascontiguousarray(a).tobytes())
@@ -168,10 +207,15 @@ class _Encoder:
         return name
 
 
-def encode_value(data: Any, *, inline_limit: int = INLINE_ARRAY_BYTES) -> EncodedValue:
-    """Encode one object's plain data; raises UnsupportedValueError for foreign types."""
+def encode_value(data: Any, *, inline_limit: int = INLINE_ARRAY_BYTES,
+                 on_object: ObjectHook = _refuse) -> EncodedValue:
+    """Encode one object's data in one pass.
+
+    ``on_object`` turns any value that is not plain data into a reference (the
+    walker assigns keys to saved objects there) or raises UnsupportedValueError.
+    """
     out = EncodedValue()
-    tree = _Encoder(out, inline_limit).enc(data, ())
+    tree = _Encoder(out, inline_limit, on_object).enc(data, ())
     out.json = orjson.dumps(tree)
     return out
 
@@ -223,6 +267,8 @@ def _array(d: _Decoder, spec: Any, node: dict) -> np.ndarray:
     shape = tuple(int(n) for n in node["shape"])
     if "value" in node:
         out = np.array(node["value"], dtype=dtype)
+        if out.size == 0 and math.prod(shape) == 0:
+            out = out.reshape(shape)
         if out.shape != shape:
             raise ValueError(f"shape {out.shape} does not match declared {shape}")
         return out
@@ -258,7 +304,11 @@ def _float(d: _Decoder, text: str, node: dict) -> float:
 
 
 def _datetime(d: _Decoder, text: str, node: dict) -> dt.datetime:
-    return dt.datetime.fromisoformat(text)
+    value = dt.datetime.fromisoformat(text)
+    name = node.get("tzname")
+    if name is not None and value.tzinfo is not None:
+        value = value.replace(tzinfo=dt.timezone(value.utcoffset(), str(name)))
+    return value
 
 
 _TAGS: dict[str, Callable[[_Decoder, Any, dict], Any]] = {
@@ -273,7 +323,7 @@ _TAGS: dict[str, Callable[[_Decoder, Any, dict], Any]] = {
     "$bytes": lambda d, s, n: base64.b64decode(s, validate=True),
     "$bytearray": lambda d, s, n: bytearray(base64.b64decode(s, validate=True)),
     "$complex": lambda d, p, n: complex(d.dec(p[0]), d.dec(p[1])),
-    "$range": lambda d, p, n: range(int(p[0]), int(p[1]), int(p[2])),
+    "$range": lambda d, p, n: range(int(d.dec(p[0])), int(d.dec(p[1])), int(d.dec(p[2]))),
     "$datetime": _datetime,
     "$timedelta": lambda d, p, n: dt.timedelta(int(p[0]), int(p[1]), int(p[2])),
     "$timezone": _timezone,

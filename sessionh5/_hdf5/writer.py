@@ -134,9 +134,9 @@ class _Writer:
                 attrs.create(layout.TAG, node.tag, dtype=_STR)
 
     def targets(self, refs: list[ObjectKey]) -> tuple[np.ndarray, np.ndarray]:
-        ids = np.fromiter((self.where[k][0] for k in refs), dtype=np.int64, count=len(refs))
-        rows = np.fromiter((self.where[k][1] for k in refs), dtype=np.int64, count=len(refs))
-        return ids, rows
+        where = self.where
+        pairs = np.array([where[k] for k in refs], dtype=np.int64).reshape(len(refs), 2)
+        return pairs[:, 0].copy(), pairs[:, 1].copy()
 
     def h5refs(self, ids: np.ndarray) -> np.ndarray:
         cache = {i: self.file[self.nodes[i].path].ref for i in np.unique(ids).tolist()}
@@ -196,10 +196,17 @@ class _Writer:
 
 
 def write_session(file: h5py.File, header: SessionHeader, records: list[Record],
-                  compression: Compression,
-                  progress: Callable[[int], None] | None = None) -> None:
-    """Write a whole session into an open, empty HDF5 file."""
-    encoded = {r.key: encode_value(r.data) for r in records}
+                  compression: Compression, progress: Any = None) -> None:
+    """Write a whole session into an open, empty HDF5 file.
+
+    Record data is either already encoded (a walked session) or plain values with
+    ObjectKey references (a converted stream). ``progress`` is called with byte
+    increments of array data; its ``total`` attribute is set first when it has one.
+    """
+    encoded = {r.key: r.data if isinstance(r.data, EncodedValue) else encode_value(r.data)
+               for r in records}
+    if hasattr(progress, "total"):
+        progress.total = sum(a.nbytes for e in encoded.values() for a in e.arrays.values())
     writer = _Writer(file, header, compression, progress)
     writer.place(records, encoded)
     writer.create_groups()
