@@ -176,7 +176,8 @@ class Session:
         from ._backends import open_backend
 
         with bracket(self.triggers, "begin restore session", "end restore session"), \
-                gc_paused(), open_backend(stream, metadata_only=metadata_only, progress=progress) as source:
+                gc_paused(), \
+                open_backend(stream, metadata_only=metadata_only, progress=progress) as source:
             header = source.header
             if header.session_version != 3:
                 raise VersionError(f"session version {header.session_version} cannot be "

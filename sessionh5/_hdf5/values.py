@@ -89,7 +89,8 @@ ObjectHook = Callable[[Any], ObjectKey]
 
 def _refuse(value: Any) -> ObjectKey:
     kind = type(value)
-    raise UnsupportedValueError(f"cannot store a value of type {kind.__module__}.{kind.__qualname__}")
+    name = f"{kind.__module__}.{kind.__qualname__}"
+    raise UnsupportedValueError(f"cannot store a value of type {name}")
 
 
 class _Encoder:
