@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import gzip
 import zlib
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import BinaryIO, Literal
 
-import lz4.frame
+import lz4.frame  # type: ignore[import-untyped]
 
 from .._records import Record, SessionHeader
 from ..errors import CorruptFileError, UsageError, VersionError
@@ -23,7 +23,9 @@ __all__ = [
     "GZIP_LEVEL",
     "MAX_HEADER_BYTES",
     "STREAM_VERSION",
+    "HeaderLine",
     "StreamContent",
+    "check_compression",
     "compressed_writer",
     "decompressed_chunks",
     "detect_container",
@@ -98,7 +100,7 @@ class _Replay:
         return data
 
 
-def decompressed_chunks(fileobj: BinaryIO) -> Iterator[bytes]:
+def decompressed_chunks(fileobj: BinaryIO) -> Generator[bytes, None, None]:
     """Yield the file's decompressed bytes in chunks, so the whole file is never in memory."""
     head = _read_up_to(fileobj, len(HDF5_SIGNATURE))
     if not head:
@@ -108,7 +110,7 @@ def decompressed_chunks(fileobj: BinaryIO) -> Iterator[bytes]:
         raise CorruptFileError("this is an HDF5 session file, not a session stream")
     source = _Replay(head, fileobj)
     if kind == "gzip":
-        with gzip.GzipFile(fileobj=source, mode="rb") as reader:  # type: ignore[arg-type]
+        with gzip.GzipFile(fileobj=source, mode="rb") as reader:  # type: ignore[call-overload]
             yield from _chunks(reader, "gzip", (gzip.BadGzipFile, zlib.error, EOFError))
     elif kind == "lz4":
         with lz4.frame.LZ4FrameFile(source, mode="rb") as reader:
@@ -147,8 +149,17 @@ def _chunks(
         yield chunk
 
 
-def read_header_line(chunks: Iterator[bytes]) -> tuple[str, int, bytes]:
-    """Take the header line off the front of the stream: (app name, version, bytes after it)."""
+@dataclass(frozen=True, slots=True)
+class HeaderLine:
+    """The parsed header line and its length in bytes (newline included)."""
+
+    app_name: str
+    version: int
+    size: int
+
+
+def read_header_line(chunks: Iterator[bytes]) -> tuple[HeaderLine, bytes]:
+    """Take the header line off the front of the stream; also return the bytes after it."""
     buffer = b""
     for chunk in chunks:
         buffer += chunk
@@ -166,7 +177,7 @@ def read_header_line(chunks: Iterator[bytes]) -> tuple[str, int, bytes]:
     if end < 0:
         raise CorruptFileError("corrupt session file: truncated inside the header line")
     app_name, version = parse_header_line(buffer[:end])
-    return app_name, version, buffer[end + 1 :]
+    return HeaderLine(app_name, version, end + 1), buffer[end + 1 :]
 
 
 def parse_header_line(line: bytes) -> tuple[str, int]:
@@ -233,8 +244,8 @@ def compressed_writer(fileobj: BinaryIO, compress: Compression | None) -> Iterat
         yield fileobj
     elif compress == "lz4":
         with lz4.frame.LZ4FrameFile(fileobj, mode="wb") as out:
-            yield out  # type: ignore[misc]
+            yield out
     else:
         # mtime=0 and no file name keep the output reproducible.
         with gzip.GzipFile("", "wb", GZIP_LEVEL, fileobj, mtime=0) as out:
-            yield out  # type: ignore[misc]
+            yield out  # type: ignore[misc]  # GzipFile is a BinaryIO in all but name

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from enum import IntEnum
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from numpy.lib.format import descr_to_dtype
@@ -144,10 +144,10 @@ def unpack_reference(payload: bytes) -> ObjectKey:
 def array_payload(array: np.ndarray) -> dict[bytes, Any]:
     """The ext-1 map; structured dtypes travel as their descr list so fields survive."""
     dtype = _storable_dtype(array.dtype, array)
+    spec: str | list[Any] = dtype.str
+    kind = b""
     if dtype.names is not None:
         kind, spec = b"V", dtype.descr
-    else:
-        kind, spec = b"", dtype.str
     return {b"kind": kind, b"dtype": spec, b"shape": list(array.shape), b"data": array.tobytes()}
 
 
@@ -188,7 +188,7 @@ def scalar_from_payload(value: Any) -> np.generic:
     """Rebuild a numpy scalar of exactly the saved dtype."""
     fields = _bytes_map(value, (b"dtype", b"data"), "numpy scalar")
     array = _array_from_bytes(fields[b"data"], _dtype_from_str(fields[b"dtype"]), ())
-    return array[()]  # type: ignore[no-any-return]
+    return cast(np.generic, array[()])
 
 
 #: tinyarray's format numbers, in the order of its Format enum.
@@ -284,8 +284,8 @@ def _descr_field(field: Any, depth: int) -> tuple[Any, ...]:
         name = tuple(name)
     elif type(name) is not str:
         raise MalformedPayload(f"structured dtype field name {name!r} is not a string")
-    fmt = fmt if type(fmt) is str else _descr(fmt, depth + 1)
+    layout = fmt if type(fmt) is str else _descr(fmt, depth + 1)
     if len(field) == 2:
-        return (name, fmt)
+        return (name, layout)
     shape = (field[2],) if type(field[2]) is int else _shape(field[2], "dtype field")
-    return (name, fmt, shape)
+    return (name, layout, shape)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, BinaryIO
 
-import msgpack
+import msgpack  # type: ignore[import-untyped]
 
 from .._records import ObjectKey, PngImage, Record, SessionHeader
 from ..errors import CorruptFileError
@@ -48,9 +48,17 @@ def read_stream(fileobj: BinaryIO, *, metadata_only: bool = False) -> StreamCont
         VersionError: a stream version other than 3.
     """
     chunks = decompressed_chunks(fileobj)
-    app_name, version, rest = read_header_line(chunks)
-    values = _TopLevel(chunks, rest, _header_size(app_name, version))
-    builder = _ContentBuilder(SessionHeader(app_name, version))
+    try:
+        line, rest = read_header_line(chunks)
+        values = _TopLevel(chunks, rest, line.size)
+        return _read_records(values, SessionHeader(line.app_name, line.version), metadata_only)
+    finally:
+        chunks.close()  # closes the decompressor even when we stop early
+
+
+def _read_records(values: _TopLevel, header: SessionHeader, metadata_only: bool) -> StreamContent:
+    """Feed top-level values to the builder until the end marker (or the metadata)."""
+    builder = _ContentBuilder(header)
     for item in values.items():
         builder.add(item)
         if metadata_only:
@@ -61,11 +69,6 @@ def read_stream(fileobj: BinaryIO, *, metadata_only: bool = False) -> StreamCont
     raise CorruptFileError(
         f"corrupt session file: truncated after record {values.count} (no end marker)"
     )
-
-
-def _header_size(app_name: str, version: int) -> int:
-    """Bytes taken by the header line, to report offsets in the decompressed file."""
-    return len(f"# {app_name} Session version {version}\n")
 
 
 def _check_no_trailing(values: _TopLevel, end: _Item) -> None:
@@ -112,7 +115,7 @@ class _TopLevel:
         for chunk in self._chunks:
             self._feed(chunk)
             yield from self._complete_values()
-        if self._unpacker.tell() != self._fed:
+        if int(self._unpacker.tell()) != self._fed:
             raise CorruptFileError(
                 f"corrupt session file: truncated inside record {self.count + 1} "
                 f"(at byte {self._offset()})"
@@ -120,7 +123,7 @@ class _TopLevel:
 
     def trailing_bytes(self) -> int:
         """Count what is left after the last value, reading the file to its end."""
-        return self._fed - self._unpacker.tell() + sum(len(chunk) for chunk in self._chunks)
+        return self._fed - int(self._unpacker.tell()) + sum(len(chunk) for chunk in self._chunks)
 
     def _feed(self, chunk: bytes) -> None:
         try:
@@ -149,7 +152,7 @@ class _TopLevel:
             yield _Item(self.count, offset, value, self._decoder.take_references())
 
     def _offset(self) -> int:
-        return self._offset_base + self._unpacker.tell()
+        return self._offset_base + int(self._unpacker.tell())
 
 
 # --- extension values -----------------------------------------------------------------

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any, BinaryIO
 
-import msgpack
+import msgpack  # type: ignore[import-untyped]
 import numpy as np
 
 from .._records import ObjectKey, PngImage, Record
@@ -189,7 +189,7 @@ class _ValueEncoder:
     def pack(self, value: Any) -> bytes:
         """Pack with the format's settings; nested payloads come back here too."""
         try:
-            return msgpack.packb(
+            packed: bytes = msgpack.packb(
                 _swap_bytes_like(value, 0),
                 default=self.default,
                 use_bin_type=True,
@@ -200,6 +200,7 @@ class _ValueEncoder:
         except (ValueError, OverflowError) as exc:
             # msgpack: strings with lone surrogates, values over 4 GiB.
             raise UnsupportedValueError(f"cannot pack a value: {exc}") from exc
+        return packed
 
     def default(self, value: Any) -> msgpack.ExtType:
         """Turn a non-native value into an extension, or refuse it naming its type."""
