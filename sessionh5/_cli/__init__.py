@@ -1,10 +1,13 @@
 """The ``sessionh5`` command line: a thin shell over library functions that return data.
 
-Each subcommand is one module of this package with ``add_parser(subparsers)`` and
-``run(args) -> int``; adding a command means adding its module and its name to
-:data:`COMMANDS`. A name whose module does not exist yet is skipped, so commands can
-land one at a time. :func:`main` alone turns errors into messages and exit codes:
-0 success, 1 a failure (bad file, missing file, differences found), 2 bad usage.
+Each subcommand is one module of this package with ``add_parser(subparsers)`` (which
+ends with ``parser.set_defaults(run=run)``) and ``run(args) -> int`` (the exit code);
+adding a command means adding its module and its name to :data:`COMMANDS`. A name whose
+module does not exist yet is skipped, so ``dump``, ``diff``, ``convert`` and
+``validate`` can land one at a time. ``run`` calls a library function and prints;
+it raises SessionError (or OSError) rather than printing errors itself. :func:`main`
+alone turns errors into messages and exit codes: 0 success, 1 a failure (bad file,
+missing file, differences found), 2 bad usage.
 """
 
 from __future__ import annotations
