@@ -712,3 +712,38 @@ def test_deep_extension_nesting_is_refused() -> None:
         value = ext(12, [value])
     with pytest.raises(CorruptFileError, match="nested deeper than 64"):
         read_bytes(build_stream([META, {}, core_ref("A"), value, None]))
+
+
+class ReadOnlyPipe:
+    """A file with nothing but read(): no seek, no tell, short reads."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    def read(self, size: int = -1) -> bytes:
+        size = len(self._data) if size < 0 else min(size, 3)
+        chunk, self._data = self._data[:size], self._data[size:]
+        return chunk
+
+
+class WriteOnlyPipe:
+    """A file with nothing but write() and flush() (no seek, no tell)."""
+
+    def __init__(self) -> None:
+        self.data = b""
+
+    def write(self, chunk: bytes) -> int:
+        self.data += bytes(chunk)
+        return len(chunk)
+
+    def flush(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("how", COMPRESSIONS)
+def test_unseekable_files(how: str | None) -> None:
+    """Writing needs only write() and flush(), reading only read(), even with short reads."""
+    content = read_fixture("rainbow")
+    pipe = WriteOnlyPipe()
+    write_stream(pipe, content, compress=how)  # type: ignore[arg-type]
+    assert_same_content(content, read_stream(ReadOnlyPipe(pipe.data)))  # type: ignore[arg-type]
