@@ -195,13 +195,15 @@ class _ValueDecoder:
             )
         except MalformedPayload:
             raise
-        except (ValueError, TypeError) as exc:
+        except ValueError as exc:
             raise MalformedPayload(f"extension {code} payload is not msgpack: {exc}") from exc
+        except TypeError as exc:  # a list or set used as a map key
+            raise MalformedPayload(f"extension {code} payload has a bad map key: {exc}") from exc
         finally:
             self._depth -= 1
 
     def _text_payload(self, payload: bytes) -> Any:
-        """Ext 7 is a packed string; a raw ASCII string is accepted too (seen in other tools)."""
+        """Ext 7 is a packed string; a raw ASCII one is accepted too (the spec is terse)."""
         if payload[:1].isdigit():
             return payload.decode("ascii", errors="replace")
         return self._unpack(ExtCode.DATETIME, payload)
