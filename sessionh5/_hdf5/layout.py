@@ -25,6 +25,7 @@ JSON_METADATA = PREFIX + "json-metadata"  # metadata keys stored as tagged JSON 
 PROVIDERS = PREFIX + "providers"  # JSON: provider -> [version, session write version]
 NODES = PREFIX + "nodes"  # path of every object node, indexed by node id
 FILTERS = PREFIX + "filters-needed"
+DIGEST = PREFIX + "digest"  # on the root and on every node: see digest.py
 RAW_BYTES = PREFIX + "raw-array-bytes"
 
 # Node attributes (object groups and tables)
@@ -50,6 +51,8 @@ T_REF_START = "ref_start"
 T_REFS = "refs"
 T_REF_NODES = "ref_nodes"
 T_REF_ROWS = "ref_rows"
+#: The table columns a table's digest covers, in this order.
+TABLE_COLUMNS = (T_ORDINAL, T_STATE, T_REF_START, T_REF_NODES, T_REF_ROWS)
 
 #: Group for objects that no state manager reaches (foreign files only).
 UNOWNED = "unowned"

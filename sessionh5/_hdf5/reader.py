@@ -21,6 +21,7 @@ from .._records import SESSION_KEY, ObjectKey, SessionHeader
 from ..errors import CorruptFileError, VersionError
 from . import layout
 from .arrays import read_array
+from .digest import check_digest, column_bytes
 from .metadata import read_metadata
 from .values import decode_value
 
@@ -63,6 +64,7 @@ def read_header(file: h5py.File) -> SessionHeader:
             raise VersionError(
                 f"the file uses session layout version {version}, but this sessionh5 reads "
                 f"versions {sorted(layout.READABLE_LAYOUTS)}; upgrade sessionh5 to open it")
+        check_digest(attrs, "the root attributes (metadata)")
         header = SessionHeader(
             app_name=_text(attrs[layout.APP_NAME]),
             session_version=int(attrs[layout.SESSION_VERSION]),
@@ -106,6 +108,7 @@ class HDF5Source:
         self._refs: dict[ObjectKey, list[ObjectKey]] = {}
         self._tables: dict[int, dict[str, np.ndarray]] = {}
         self._groups: dict[int, h5py.Group] = {}
+        self._verified: set[int] = set()
 
     def group(self, node_id: int) -> h5py.Group:
         """The node's group, looked up once (h5py path lookups cost microseconds)."""
@@ -182,8 +185,8 @@ class HDF5Source:
 
     def _object_refs(self, node_id: int) -> list[ObjectKey]:
         path = self.paths[node_id]
+        attrs = self._verified_group(node_id).attrs
         with h5_errors(f"the references of {path}"):
-            attrs = self.file[path].attrs
             if layout.REF_NODES not in attrs:
                 return []
             ids = np.asarray(attrs[layout.REF_NODES], dtype=np.int64).tolist()
@@ -193,15 +196,29 @@ class HDF5Source:
         return [self.key_at(i, r) for i, r in zip(ids, rows, strict=True)]
 
     def _table(self, node_id: int) -> dict[str, np.ndarray]:
+        """All columns of a table, read once and checked against the node's digest."""
         table = self._tables.get(node_id)
         if table is None:
             path = self.paths[node_id]
+            group = self.group(node_id)
             with h5_errors(f"the table {path}"):
-                group = self.file[path]
-                table = {name: group[name][()] for name in
-                         (layout.T_REF_START, layout.T_REF_NODES, layout.T_REF_ROWS)}
+                table = {name: group[name][()] for name in layout.TABLE_COLUMNS}
+                columns = (column_bytes(table[name]) for name in layout.TABLE_COLUMNS)
+                check_digest(group.attrs, path, columns)
+            if not np.array_equal(table[layout.T_ORDINAL],
+                                  [k.ordinal for k in self.node(node_id).keys]):
+                raise CorruptFileError(f"{path}: the ordinal column changed while reading")
             self._tables[node_id] = table
         return table
+
+    def _verified_group(self, node_id: int) -> h5py.Group:
+        """An object node's group, its attributes checked against its digest once."""
+        group = self.group(node_id)
+        if node_id not in self._verified:
+            with h5_errors(self.paths[node_id]):
+                check_digest(group.attrs, self.paths[node_id])
+            self._verified.add(node_id)
+        return group
 
     def _load_table_refs(self, node_id: int) -> None:
         table = self._table(node_id)
@@ -223,14 +240,12 @@ class HDF5Source:
         path = self.paths[node_id]
         refs = [resolve(k) for k in self.refs(key)]
         session = resolve(SESSION_KEY)
-        group = self.group(node_id)
         with h5_errors(f"the state of {self.location(key)}"):
             if row < 0:
+                group = self._verified_group(node_id)
                 text = group.attrs[layout.STATE]
                 return decode_value(text, refs, lambda n: self._array(group, n), session)
-            states = self._table(node_id).get(layout.T_STATE)
-            if states is None:
-                states = self._tables[node_id][layout.T_STATE] = group[layout.T_STATE][()]
+            states = self._table(node_id)[layout.T_STATE]
             if len(states) != len(self.node(node_id).keys):
                 raise CorruptFileError(f"{path}: state and ordinal columns differ in length")
             return decode_value(states[row], refs, _no_arrays(path), session)

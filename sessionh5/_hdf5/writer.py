@@ -23,6 +23,7 @@ from .._records import ObjectKey, Record, SessionHeader
 from . import layout
 from .arrays import write_array
 from .compression import Compression
+from .digest import attrs_digest, column_bytes
 from .metadata import write_metadata
 from .values import EncodedValue, encode_value
 
@@ -159,6 +160,7 @@ class _Writer:
         for name, array in enc.arrays.items():
             write_array(group, name, array, self.compression, progress=self.progress)
             self.raw_bytes += array.nbytes
+        attrs.create(layout.DIGEST, attrs_digest(attrs), dtype=_STR)
 
     def write_table(self, node: _Node, encoded: dict[ObjectKey, EncodedValue]) -> None:
         group = self.file[node.path]
@@ -176,6 +178,9 @@ class _Writer:
         group.create_dataset(layout.T_REFS, data=self.h5refs(ids), dtype=h5py.ref_dtype)
         group.create_dataset(layout.T_REF_NODES, data=ids)
         group.create_dataset(layout.T_REF_ROWS, data=rows)
+        columns = [group[name][()] for name in layout.TABLE_COLUMNS]
+        group.attrs.create(layout.DIGEST, attrs_digest(group.attrs, map(column_bytes, columns)),
+                           dtype=_STR)
 
     def write_root(self) -> None:
         attrs = self.file.attrs
@@ -194,6 +199,7 @@ class _Writer:
         attrs.create(layout.NODES, [n.path for n in self.nodes], dtype=_STR)
         attrs.create(layout.FILTERS, self.compression.filters_needed(), dtype=_STR)
         attrs[layout.RAW_BYTES] = np.int64(self.raw_bytes)
+        attrs.create(layout.DIGEST, attrs_digest(attrs), dtype=_STR)
 
 
 def write_session(file: h5py.File, header: SessionHeader, records: list[Record],
