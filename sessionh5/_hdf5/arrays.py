@@ -118,6 +118,8 @@ def _storage_dtype(dtype: np.dtype) -> np.dtype:
         return np.dtype((np.dtype("u4").newbyteorder(dtype.byteorder), (dtype.itemsize // 4,)))
     if dtype.kind in "mM":
         return np.dtype("i8").newbyteorder(dtype.byteorder)
+    if dtype.kind == "c" and not dtype.isnative and dtype.itemsize > 16:
+        return np.dtype(f"V{dtype.itemsize}")  # h5py turns a swapped complex256 native
     return dtype
 
 
@@ -164,6 +166,7 @@ def _write_tiny(parent: h5py.Group, name: str, stored: np.ndarray,
                 progress: Progress | None) -> h5py.Dataset:
     """Contiguous, uncompressed, guarded by a CRC32 attribute."""
     dataset = parent.create_dataset(name, data=stored)
+    _check_file_dtype(parent, name, stored.dtype)
     if stored.size:
         dataset.attrs[CRC_ATTR] = np.uint32(zlib.crc32(_raw_bytes(stored)))
     if progress is not None:
@@ -193,9 +196,7 @@ def _write_chunked(parent: h5py.Group, name: str, stored: np.ndarray,
     chunks = chunk_shape(stored.shape, stored.dtype.itemsize)
     dataset = parent.create_dataset(name, shape=stored.shape, dtype=stored.dtype,
                                     dcpl=codec.dcpl(chunks))
-    if dataset.dtype != stored.dtype:  # raw chunk bytes would not match the file type
-        del parent[name]
-        raise UnsupportedValueError(f"HDF5 stores dtype {stored.dtype!r} as {dataset.dtype!r}")
+    _check_file_dtype(parent, name, stored.dtype)
 
     def store(result: Encoded) -> None:
         offset, nbytes, data = result
@@ -207,6 +208,14 @@ def _write_chunked(parent: h5py.Group, name: str, stored: np.ndarray,
             for offset, sel in _grid(stored.shape, chunks))
     _pipelined(jobs, store)
     return dataset
+
+
+def _check_file_dtype(parent: h5py.Group, name: str, dtype: np.dtype) -> None:
+    """Refuse (and remove) a dataset whose file type would not read back as ``dtype``."""
+    stored_as = parent[name].dtype
+    if stored_as != dtype:
+        del parent[name]
+        raise UnsupportedValueError(f"HDF5 stores numpy dtype {dtype!r} as {stored_as!r}")
 
 
 def _encode_chunk(codec: ChunkCodec, stored: np.ndarray, offset: tuple[int, ...],

@@ -1,0 +1,303 @@
+"""write_array / read_array: exact round trips, readable by plain HDF5 tools, corruption caught."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import threading
+from pathlib import Path
+
+import h5py
+import hdf5plugin
+import numpy as np
+import pytest
+
+from sessionh5._hdf5.arrays import CRC_ATTR, DTYPE_ATTR, read_array, write_array
+from sessionh5._hdf5.compression import (
+    CHUNK_NBYTES,
+    TINY_NBYTES,
+    Compression,
+    chunk_shape,
+    fletcher32,
+)
+from sessionh5.errors import CorruptFileError, UnsupportedValueError, UsageError
+
+COMPRESSIONS = ["lz4", "gzip", "none"]
+SMALL = (7, 5)
+LARGE = (300, 1100)  # above TINY_NBYTES for every itemsize, several chunks for most
+
+NUMERIC = ["i1", "u1", "i2", "u2", "i4", "u4", "i8", "u8", "f2", "f4", "f8", "g", "c8", "c16", "G"]
+DTYPES = [
+    *[pytest.param(np.dtype(f"<{c}"), id=f"<{c}") for c in NUMERIC],
+    *[pytest.param(np.dtype(f">{c}"), id=f">{c}") for c in NUMERIC if np.dtype(c).itemsize > 1],
+    pytest.param(np.dtype("?"), id="bool"),
+    pytest.param(np.dtype("S7"), id="S7"),
+    pytest.param(np.dtype("<U3"), id="<U3"),
+    pytest.param(np.dtype(">U5"), id=">U5"),
+    pytest.param(np.dtype("V6"), id="V6"),
+    pytest.param(np.dtype("<M8[ns]"), id="datetime64"),
+    pytest.param(np.dtype(">m8[s]"), id="timedelta64-be"),
+    pytest.param(np.dtype([("x", "<f4"), ("n", ">i8")]), id="record"),
+    pytest.param(np.dtype([("a", "u1"), ("b", "<f8")], align=True), id="record-aligned"),
+    pytest.param(np.dtype([("id", "<i2"), ("p", [("x", ">f4"), ("t", "u1", (3,))])]),
+                 id="record-nested"),
+    pytest.param(np.dtype([("name", "<U4"), ("when", "<M8[ms]"), ("v", "<f8", (2,))]),
+                 id="record-with-text"),
+]
+
+
+def _random(shape: tuple[int, ...], dtype: np.dtype, seed: int = 0) -> np.ndarray:
+    """Arbitrary bit patterns (NaN payloads and padding bytes included) of ``dtype``."""
+    rng = np.random.default_rng(seed)
+    if dtype.kind == "b":
+        return rng.integers(0, 2, shape).astype(bool)
+    if dtype.kind == "U":
+        points = rng.integers(32, 0xD7FF, (*shape, dtype.itemsize // 4), dtype=np.uint32)
+        return points.astype(dtype.str[0] + "u4").view(dtype).reshape(shape)
+    count = int(np.prod(shape)) * dtype.itemsize
+    array = np.frombuffer(rng.bytes(count), np.uint8).view(dtype).reshape(shape).copy()
+    for name in dtype.names or ():
+        if dtype[name].kind == "U":
+            array[name] = "wxyz"
+    return array
+
+
+def _same(expected: np.ndarray, got: np.ndarray) -> None:
+    assert got.dtype == expected.dtype
+    assert got.shape == expected.shape
+    assert got.flags.c_contiguous and got.flags.writeable
+    assert got.tobytes() == np.ascontiguousarray(expected).tobytes()
+
+
+def _roundtrip(tmp_path: Path, array: np.ndarray, compression: str = "lz4") -> np.ndarray:
+    with h5py.File(tmp_path / "a.h5", "w") as f:
+        write_array(f, "a", array, Compression.from_name(compression))
+    with h5py.File(tmp_path / "a.h5", "r") as f:
+        return read_array(f["a"])
+
+
+@pytest.mark.parametrize("compression", COMPRESSIONS)
+@pytest.mark.parametrize("shape", [SMALL, LARGE], ids=["tiny", "chunked"])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_dtypes_round_trip_exactly(tmp_path: Path, dtype: np.dtype, shape: tuple[int, ...],
+                                   compression: str) -> None:
+    """Every supported dtype comes back with the same dtype, byte order, shape and bytes."""
+    array = _random(shape, dtype)
+    _same(array, _roundtrip(tmp_path, array, compression))
+
+
+SHAPES = [
+    pytest.param(np.array(3.25), id="0-d"),
+    pytest.param(np.array("héllo"), id="0-d-text"),
+    pytest.param(np.zeros((0,), "f8"), id="empty"),
+    pytest.param(np.zeros((3, 0, 2), ">i4"), id="empty-3d"),
+    pytest.param(np.zeros((0,), "<U3"), id="empty-text"),
+    pytest.param(np.arange(600_000, dtype="f8").reshape(600, 1000)[::3, 7:900:2], id="strided"),
+    pytest.param(np.arange(600_000, dtype="i4").reshape(600, 1000).T, id="transposed"),
+    pytest.param(np.asfortranarray(np.arange(300_000, dtype=">f4").reshape(300, 1000)),
+                 id="fortran"),
+    pytest.param(np.array([["ab", "cdé"], ["", "x"]] * 20000).T, id="text-transposed"),
+    pytest.param(np.full((5, 4), np.nan, "f4"), id="nan"),
+    pytest.param(np.zeros((3, 2**20 // 3 + 7), "u1"), id="edge-chunks"),
+]
+
+
+@pytest.mark.parametrize("array", SHAPES)
+def test_shapes_round_trip(tmp_path: Path, array: np.ndarray) -> None:
+    """0-d, empty and non-contiguous arrays come back equal and C-contiguous."""
+    _same(array, _roundtrip(tmp_path, array))
+
+
+@pytest.mark.parametrize("compression", COMPRESSIONS)
+def test_big_array_round_trips(tmp_path: Path, compression: str) -> None:
+    """A few MiB of smooth floats survive each compression."""
+    x = np.linspace(0, 20, 1_500_000, dtype=np.float32)
+    array = (np.sin(x) * np.cos(x[:, None][:1])).reshape(1000, 1500)
+    _same(array, _roundtrip(tmp_path, array, compression))
+
+
+EXPECTED_FILTERS = {
+    "lz4": ["shuffle", "32004", "fletcher32"],
+    "gzip": ["shuffle", "gzip", "fletcher32"],
+    "none": ["fletcher32"],
+}
+
+
+@pytest.mark.parametrize("compression", COMPRESSIONS)
+def test_large_dataset_has_own_shape_dtype_and_filters(tmp_path: Path, compression: str) -> None:
+    """HDF tools see the array's shape and dtype, chunked with the declared pipeline."""
+    array = np.zeros((40, 30, 500), ">f8")
+    with h5py.File(tmp_path / "a.h5", "w") as f:
+        ds = write_array(f, "vol", array, Compression.from_name(compression))
+        assert ds.shape == array.shape and ds.dtype == array.dtype
+        assert list(ds._filters) == EXPECTED_FILTERS[compression]
+        assert ds.chunks == (1, 30, 500) or np.prod(ds.chunks) * 8 <= CHUNK_NBYTES
+        assert ds.chunks[1:] == array.shape[1:]
+        assert DTYPE_ATTR not in ds.attrs
+
+
+def test_tiny_dataset_is_contiguous_with_crc(tmp_path: Path) -> None:
+    """Small arrays skip chunking and compression; a CRC32 guards them instead."""
+    with h5py.File(tmp_path / "a.h5", "w") as f:
+        ds = write_array(f, "t", np.arange(100, dtype="<i8"), Compression.from_name("lz4"))
+        assert ds.chunks is None and ds.compression is None
+        assert CRC_ATTR in ds.attrs
+        assert TINY_NBYTES >= 16 * 1024
+
+
+def test_text_is_stored_as_code_points(tmp_path: Path) -> None:
+    """'U' arrays become uint32 code points with an extra trailing axis, marked for numpy."""
+    array = np.array([["ab", "c"], ["déf", ""]])
+    with h5py.File(tmp_path / "a.h5", "w") as f:
+        ds = write_array(f, "s", array, Compression.from_name("lz4"))
+        assert ds.shape == (2, 2, 3) and ds.dtype == np.dtype("<u4")
+        assert ds[1, 0].tolist() == [ord("d"), ord("é"), ord("f")]
+        assert ds.attrs[DTYPE_ATTR] == '"<U3"'
+
+
+@pytest.mark.parametrize("compression", COMPRESSIONS)
+def test_plain_h5py_reads_the_same_values(tmp_path: Path, compression: str) -> None:
+    """After ``import hdf5plugin`` plain h5py reads whole datasets and slices (checksums on)."""
+    assert hdf5plugin.PLUGIN_PATH
+    array = np.random.default_rng(1).normal(size=(64, 128, 96)).astype(">f4")
+    with h5py.File(tmp_path / "a.h5", "w") as f:
+        write_array(f, "v", array, Compression.from_name(compression))
+    with h5py.File(tmp_path / "a.h5", "r") as f:
+        np.testing.assert_array_equal(f["v"][()], array)
+        np.testing.assert_array_equal(f["v"][10:13, 5], array[10:13, 5])
+
+
+def test_h5dump_reads_lz4_dataset(tmp_path: Path) -> None:
+    """h5dump, given hdf5plugin's plugin directory, decodes our LZ4 chunks."""
+    h5dump = shutil.which("h5dump")
+    if h5dump is None:
+        pytest.skip("h5dump is not installed (apt-get install hdf5-tools)")
+    array = (np.arange(400_000, dtype="<i4") * 7).reshape(400, 1000)
+    path = tmp_path / "a.h5"
+    with h5py.File(path, "w") as f:
+        write_array(f, "ints", array, Compression.from_name("lz4"))
+    env = {**os.environ, "HDF5_PLUGIN_PATH": hdf5plugin.PLUGIN_PATH}
+    out = subprocess.run([h5dump, "-d", "/ints", "-s", "399,995", "-c", "1,5", str(path)],
+                         env=env, capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stderr
+    assert "2799965, 2799972, 2799979, 2799986, 2799993" in out.stdout
+
+
+def _flip_byte(path: Path, offset: int) -> None:
+    with open(path, "r+b") as f:
+        f.seek(offset)
+        byte = f.read(1)
+        f.seek(offset)
+        f.write(bytes([byte[0] ^ 0x10]))
+
+
+@pytest.mark.parametrize("compression", COMPRESSIONS)
+def test_corrupt_chunk_is_detected(tmp_path: Path, compression: str) -> None:
+    """One flipped byte in a chunk raises CorruptFileError naming the dataset."""
+    array = np.random.default_rng(2).normal(size=(50, 4000))
+    path = tmp_path / "a.h5"
+    with h5py.File(path, "w") as f:
+        write_array(f.create_group("g"), "data", array, Compression.from_name(compression))
+    with h5py.File(path, "r") as f:
+        info = f["g/data"].id.get_chunk_info(0)
+    _flip_byte(path, info.byte_offset + info.size // 2)
+    with h5py.File(path, "r") as f:
+        with pytest.raises(CorruptFileError, match="/g/data"):
+            read_array(f["g/data"])
+        with pytest.raises(OSError):
+            f["g/data"][()]  # HDF5's own Fletcher32 check agrees
+
+
+def test_corrupt_tiny_array_is_detected(tmp_path: Path) -> None:
+    """Contiguous small arrays are checked by their CRC32."""
+    path = tmp_path / "a.h5"
+    with h5py.File(path, "w") as f:
+        offset = write_array(f, "small", np.arange(50.0), Compression.from_name("lz4")).id
+        offset = offset.get_offset()
+    _flip_byte(path, offset + 17)
+    with h5py.File(path, "r") as f, pytest.raises(CorruptFileError, match="/small"):
+        read_array(f["small"])
+
+
+def test_fletcher32_matches_hdf5(tmp_path: Path) -> None:
+    """Our vectorised Fletcher32 equals the checksum HDF5 appends, for odd and even sizes."""
+    rng = np.random.default_rng(3)
+    samples = [rng.integers(0, 256, n, dtype=np.uint8) for n in (1, 2, 3, 4095, 8193, 50001)]
+    samples += [np.zeros(10, np.uint8), np.full(65535 * 2, 255, np.uint8)]
+    with h5py.File(tmp_path / "f.h5", "w") as f:
+        for i, data in enumerate(samples):
+            ds = f.create_dataset(str(i), data=data, chunks=data.shape, fletcher32=True)
+            stored = ds.id.read_direct_chunk((0,))[1]
+            assert int.from_bytes(stored[-4:], "little") == fletcher32(data.tobytes())
+
+
+@pytest.mark.parametrize("dtype", [np.dtype(object), np.dtype([("a", "i4"), ("b", object)])],
+                         ids=["object", "record-with-object"])
+def test_object_arrays_are_refused(tmp_path: Path, dtype: np.dtype) -> None:
+    """Python objects have no HDF5 form: UnsupportedValueError, and nothing is written."""
+    with h5py.File(tmp_path / "a.h5", "w") as f:
+        with pytest.raises(UnsupportedValueError, match="objects"):
+            write_array(f, "o", np.zeros(3, dtype), Compression.from_name("lz4"))
+        assert "o" not in f
+
+
+@pytest.mark.parametrize("name", ["zstd", "LZ4", "", "blosc"])
+def test_unknown_compression_names_are_refused(name: str) -> None:
+    """The message lists the allowed values."""
+    with pytest.raises(UsageError, match="'lz4', 'gzip', 'none'"):
+        Compression.from_name(name)
+
+
+def test_compression_values() -> None:
+    """None means no compression; gzip gets a fast default level; levels are validated."""
+    assert Compression.from_name(None) == Compression.from_name("none") == Compression("none")
+    assert Compression.from_name("gzip").level in range(1, 5)
+    assert Compression.from_name("lz4").filters_needed() == [
+        "LZ4 (HDF5 filter 32004, from hdf5plugin)"]
+    assert Compression.from_name("gzip").filters_needed() == []
+    with pytest.raises(UsageError):
+        Compression("gzip", level=12)
+    with pytest.raises(UsageError):
+        Compression("lz4", level=3)
+
+
+def test_chunks_are_whole_rows_of_the_last_axes() -> None:
+    """A volume is chunked in whole planes, a long table in blocks of whole rows."""
+    assert chunk_shape((512, 512, 512), 4) == (CHUNK_NBYTES // (512 * 512 * 4), 512, 512)
+    assert chunk_shape((20_000_000, 3), 4)[1] == 3
+    assert chunk_shape((2, 4096, 4096), 8)[:1] == (1,)
+    assert chunk_shape((10**9,), 1) == (CHUNK_NBYTES,) or chunk_shape((10**9,), 1)[0] <= 2**21
+
+
+def test_progress_reports_every_byte_in_increments(tmp_path: Path) -> None:
+    """progress(n) receives increments that add up to the raw size, several for big arrays."""
+    array = np.ones((8, 512, 512), "f4")
+    calls: list[int] = []
+    with h5py.File(tmp_path / "a.h5", "w") as f:
+        write_array(f, "a", array, Compression.from_name("lz4"), progress=calls.append)
+        assert sum(calls) == array.nbytes and len(calls) > 1
+        calls.clear()
+        read_array(f["a"], progress=calls.append)
+        assert sum(calls) == array.nbytes and len(calls) > 1
+
+
+def test_parallel_saves_in_threads(tmp_path: Path) -> None:
+    """Several sessions saving at once share the chunk pool safely."""
+    arrays = [np.random.default_rng(i).normal(size=(200, 2000)) for i in range(4)]
+    errors: list[BaseException] = []
+
+    def save(i: int) -> None:
+        try:
+            _same(arrays[i], _roundtrip(tmp_path / str(i), arrays[i]))
+        except BaseException as err:  # reported below, in the test's thread
+            errors.append(err)
+
+    for i in range(4):
+        (tmp_path / str(i)).mkdir()
+    threads = [threading.Thread(target=save, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
