@@ -45,3 +45,14 @@ __all__ = [
     "sdump",
     "standard_metadata",
 ]
+
+
+def _present_as_public() -> None:
+    """Public classes and functions report ``sessionh5`` as their module (reprs, docs)."""
+    for name in __all__:
+        obj = globals()[name]
+        if getattr(obj, "__module__", "").startswith("sessionh5._"):
+            obj.__module__ = __name__
+
+
+_present_as_public()
