@@ -171,6 +171,10 @@ class _Encoder:
         return self.ref(self.on_object(v))
 
     def datetime(self, v: dt.datetime) -> dict:
+        if v.tzinfo is not None and type(v.tzinfo) is not dt.timezone:
+            raise UnsupportedValueError(
+                f"a datetime with tzinfo {v.tzinfo!r} cannot be saved: it would come back with "
+                "a fixed-offset datetime.timezone; convert it to one first", v)
         node: dict[str, Any] = {"$datetime": v.isoformat()}
         if type(v.tzinfo) is dt.timezone:  # isoformat keeps the offset, not the name
             name = v.tzinfo.tzname(None)
