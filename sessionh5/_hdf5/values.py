@@ -186,7 +186,7 @@ class _Encoder:
         if type(a) is not np.ndarray:
             return self.ref(self.on_object(a))
         if a.dtype.hasobject:
-            raise UnsupportedValueError("object-dtype arrays cannot be saved")
+            raise UnsupportedValueError("object-dtype arrays cannot be saved", a)
         if a.nbytes > self.limit:
             name = self.array_name(path)
             self.out.arrays[name] = a
