@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 import pytest
-
 from helpers import Box, Holder, assert_same, new_session, roundtrip
+
 from sessionh5 import SaveError, State, UnsupportedValueError
 
 
@@ -189,7 +189,7 @@ def test_refused_save_fires_end_trigger_and_leaves_no_partial_state(fmt: str) ->
 
 
 def _open_file(tmp_path: Any) -> Any:
-    return open(tmp_path / "open.txt", "w")  # noqa: SIM115 - closed by the test
+    return open(tmp_path / "open.txt", "w")
 
 
 UNSUPPORTED = [
