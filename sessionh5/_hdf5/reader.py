@@ -18,7 +18,7 @@ import h5py
 import numpy as np
 
 from .._records import SESSION_KEY, ObjectKey, SessionHeader
-from ..errors import CorruptFileError, VersionError
+from ..errors import CorruptFileError, SessionError, VersionError
 from . import layout
 from .arrays import read_array
 from .digest import check_digest, column_bytes
@@ -36,9 +36,7 @@ def h5_errors(where: str) -> Iterator[None]:
     """Report low-level read failures as a corrupt file, naming what was being read."""
     try:
         yield
-    except CorruptFileError:
-        raise
-    except VersionError:
+    except SessionError:  # already says what is wrong (RestoreError is a RuntimeError too)
         raise
     except H5_ERRORS as exc:
         raise CorruptFileError(f"cannot read {where}: {exc}") from exc
