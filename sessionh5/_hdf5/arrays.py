@@ -30,10 +30,11 @@ from typing import Any, TypeVar
 import h5py
 import numpy as np
 
-from ..errors import CorruptFileError, UnsupportedValueError
+from ..errors import CorruptFileError, RestoreError, UnsupportedValueError
 from .compression import TINY_NBYTES, ChunkCodec, Compression, CorruptChunkError, chunk_shape
 
-__all__ = ["CRC_ATTR", "DTYPE_ATTR", "read_array", "write_array"]
+__all__ = ["CRC_ATTR", "DTYPE_ATTR", "check_allocation", "memory_limit", "read_array",
+           "write_array"]
 
 DTYPE_ATTR = "sessionh5-numpy-dtype"
 CRC_ATTR = "sessionh5-crc32"
@@ -74,12 +75,36 @@ def read_array(dataset: h5py.Dataset, *, progress: Progress | None = None) -> np
         CorruptFileError: a checksum fails or the data cannot be decoded; the
             message names the dataset.
     """
+    check_allocation(dataset)
     try:
         marker = dataset.attrs.get(DTYPE_ATTR)
         stored = _read_stored(dataset, progress or _ignore)
         return _from_storage(stored, marker)
     except (OSError, CorruptChunkError) as err:
         raise CorruptFileError(f"array {dataset.name!r} is corrupt or unreadable: {err}") from err
+
+
+def memory_limit() -> int:
+    """This machine's physical memory in bytes: no single dataset may claim more."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):  # no sysconf (Windows)
+        return 1 << 40
+
+
+def check_allocation(dataset: h5py.Dataset) -> None:
+    """Refuse a dataset whose declared size exceeds memory, before anything is allocated.
+
+    A hostile file can declare a chunked dataset of petabytes that occupies a few
+    bytes on disk (issue 5); reading it would end in MemoryError or the OOM killer.
+    """
+    nbytes = math.prod(dataset.shape or ()) * dataset.dtype.itemsize
+    limit = memory_limit()
+    if nbytes > limit:
+        raise RestoreError(
+            f"dataset {dataset.name!r} declares shape {dataset.shape} of {dataset.dtype} "
+            f"({nbytes / 2**30:.3g} GiB), more than this machine's memory "
+            f"({limit / 2**30:.3g} GiB); refusing to read it")
 
 
 # ---- dtypes ---------------------------------------------------------------------------

@@ -20,7 +20,7 @@ import numpy as np
 from .._records import SESSION_KEY, ObjectKey, SessionHeader
 from ..errors import CorruptFileError, SessionError, VersionError
 from . import layout
-from .arrays import read_array
+from .arrays import check_allocation, read_array
 from .digest import check_digest, column_bytes
 from .metadata import read_metadata
 from .values import decode_value
@@ -133,7 +133,7 @@ class HDF5Source:
             provider = _text(attrs[layout.PROVIDER]) if layout.PROVIDER in attrs else None
             version = int(attrs[layout.VERSION]) if layout.VERSION in attrs else None
             if kind == layout.TABLE_NODE:
-                ordinals = np.asarray(group[layout.T_ORDINAL][()], dtype=np.int64).tolist()
+                ordinals = np.asarray(_column(group, layout.T_ORDINAL), dtype=np.int64).tolist()
             elif kind == layout.OBJECT_NODE:
                 ordinals = [int(attrs[layout.ORDINAL])]
             else:
@@ -200,7 +200,7 @@ class HDF5Source:
             path = self.paths[node_id]
             group = self.group(node_id)
             with h5_errors(f"the table {path}"):
-                table = {name: group[name][()] for name in layout.TABLE_COLUMNS}
+                table = {name: _column(group, name) for name in layout.TABLE_COLUMNS}
                 columns = (column_bytes(table[name]) for name in layout.TABLE_COLUMNS)
                 check_digest(group.attrs, path, columns)
             if not np.array_equal(table[layout.T_ORDINAL],
@@ -252,6 +252,15 @@ class HDF5Source:
         if name not in group or not isinstance(group[name], h5py.Dataset):
             raise CorruptFileError(f"{group.name} has no dataset {name!r}")
         return read_array(group[name])
+
+
+def _column(group: h5py.Group, name: str) -> np.ndarray:
+    """A whole table column, its declared size checked before it is allocated (issue 5)."""
+    dataset = group[name]
+    if not isinstance(dataset, h5py.Dataset):
+        raise CorruptFileError(f"{group.name}/{name} should be a dataset")
+    check_allocation(dataset)
+    return dataset[()]
 
 
 def _no_arrays(path: str) -> Callable[[str], np.ndarray]:

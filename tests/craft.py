@@ -1,0 +1,82 @@
+"""Build session files by hand, including files no honest writer would produce.
+
+Hostile-input and integrity tests need files with unknown class names, dangling
+references, impossible cycles and absurd arrays. These helpers go below the
+writers' own checks: ``write_records`` writes records as given, ``raw_stream``
+packs stream values in any order, and ``edit_hdf5`` changes an HDF5 file and then
+re-signs every digest, so the reader's later checks (not the digest) are what a
+test exercises.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import h5py
+
+from sessionh5._backends import write_backend
+from sessionh5._hdf5 import layout
+from sessionh5._hdf5.digest import attrs_digest, column_bytes
+from sessionh5._records import ObjectKey, Record, SessionHeader
+from sessionh5._stream.container import format_header_line
+from sessionh5._stream.extcodes import ATTR_INFO_KEY
+from sessionh5._stream.writer import _ValueEncoder
+from sessionh5._walk import SavedSession
+
+APP = "sessionh5-tests"
+
+
+def header_for(managers: dict[str, ObjectKey]) -> SessionHeader:
+    """A header with ``managers`` (none of them session attributes) and no metadata."""
+    header = SessionHeader(APP, 3, {})
+    header.managers = dict(managers)
+    header.attr_info = dict.fromkeys(managers, False)
+    return header
+
+
+def write_records(records: Sequence[Record], managers: dict[str, ObjectKey], fmt: str) -> bytes:
+    """A file holding exactly ``records`` (plain data with ObjectKey references)."""
+    buf = io.BytesIO()
+    saved = SavedSession(header_for(managers), list(records))
+    write_backend(buf, saved, format=fmt, compress="lz4")
+    return buf.getvalue()
+
+
+def raw_stream(records: Sequence[Record], managers: dict[str, ObjectKey]) -> bytes:
+    """An uncompressed stream of ``records`` in the given order, with no writer checks."""
+    encoder = _ValueEncoder()
+    parts = [format_header_line(APP),
+             encoder.pack_top({ATTR_INFO_KEY: dict.fromkeys(managers, False)}, "metadata"),
+             encoder.pack_top({}, "providers")]
+    for record in records:
+        parts += [encoder.pack_top(record.key, "name"), encoder.pack_top(record.data, "data")]
+    for tag, key in managers.items():
+        parts += [encoder.pack_top(tag, "tag"), encoder.pack_top(key, "tag")]
+    parts.append(encoder.pack_top(None, "end"))
+    return b"".join(parts)
+
+
+def edit_hdf5(data: bytes, edit: Callable[[h5py.File], Any]) -> bytes:
+    """``data`` after ``edit(file)``, with every node's and the root's digest re-signed."""
+    buf = io.BytesIO(data)
+    with h5py.File(buf, "r+") as file:
+        edit(file)
+        resign(file)
+    return buf.getvalue()
+
+
+def resign(file: h5py.File) -> None:
+    """Recompute the digest of every listed node and of the root after an edit."""
+    for path in file.attrs[layout.NODES]:
+        group = file.get(path.decode() if isinstance(path, bytes) else path)
+        if not isinstance(group, h5py.Group) or layout.DIGEST not in group.attrs:
+            continue
+        columns: list[bytes] = []
+        if group.attrs.get(layout.NODE_KIND) == layout.TABLE_NODE:
+            if any(group[name].size > 2**24 for name in layout.TABLE_COLUMNS):
+                continue  # an absurd column: the reader must refuse it before any digest
+            columns = [column_bytes(group[name][()]) for name in layout.TABLE_COLUMNS]
+        group.attrs[layout.DIGEST] = attrs_digest(group.attrs, columns)
+    file.attrs[layout.DIGEST] = attrs_digest(file.attrs)
