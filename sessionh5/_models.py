@@ -118,14 +118,15 @@ class Models(StateManager):
     def _free_top_ids(self, incoming: list[Model]) -> dict[int, int]:
         """New top-level ids for incoming models whose id is already taken."""
         taken = {i[0] for i in self._by_id}
+        tops = sorted({m.id[0] for m in incoming if m.id})
+        # New ids also avoid every incoming top id, so a model that does not clash is
+        # never pushed off its own id by the renumbering of one that does.
+        used = taken | set(tops)
         remap: dict[int, int] = {}
-        for top in sorted({m.id[0] for m in incoming if m.id}):
+        for top in tops:
             if top in taken:
-                new = max(taken | set(remap.values())) + 1
-                remap[top] = new
-                taken.add(new)
-            else:
-                taken.add(top)
+                remap[top] = max(used) + 1
+                used.add(remap[top])
         return remap
 
     def reset_state(self, session: Session) -> None:
