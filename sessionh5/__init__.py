@@ -8,6 +8,7 @@ from ._rebuild import RestoreReport
 from ._session import Session
 from ._state import State, StateManager
 from ._triggers import TriggerSet
+from ._validate import validate
 from ._view import View
 from .errors import (
     CorruptFileError,
@@ -44,6 +45,7 @@ __all__ = [
     "save",
     "sdump",
     "standard_metadata",
+    "validate",
 ]
 
 

@@ -16,9 +16,9 @@ import h5py
 import msgpack  # type: ignore[import-untyped]
 import numpy as np
 import pytest
-
 from craft import edit_hdf5, raw_stream, write_records
 from helpers import Box, Holder, new_session
+
 from sessionh5 import CorruptFileError, RestoreError, State, UnknownClassError
 from sessionh5._hdf5 import layout
 from sessionh5._records import ObjectKey, Record
@@ -166,3 +166,29 @@ def test_stream_petabyte_array_is_refused_before_allocating() -> None:
                              b"data": b"\0" * 8}, use_bin_type=True)
     records = [Record(HOLDER, {"a": msgpack.ExtType(1, payload)}, 1)]
     restore_refused(raw_stream(records, {"h": HOLDER}), CorruptFileError, "needs .* bytes")
+
+
+def _forbidden(*args: object, **kwargs: object) -> None:
+    raise AssertionError("restore must never unpickle or unmarshal data")
+
+
+@pytest.mark.parametrize("fmt", ["hdf5", "stream"])
+def test_restore_never_unpickles(fmt: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Restoring values of every kind calls no pickle, marshal or shelve loader."""
+    import marshal
+    import pickle
+
+    session = new_session()
+    session.h = Holder(a=np.arange(5000.0), s={1, 2}, t=(1, "x"), b=b"raw", box=Box(v=[1.5]),
+                       rec=np.zeros(3, dtype=[("x", "<i4"), ("y", "<f8")]))
+    buf = io.BytesIO()
+    session.save(buf, format=fmt)
+    for name in ("loads", "load", "Unpickler"):
+        monkeypatch.setattr(pickle, name, _forbidden)
+    monkeypatch.setattr(marshal, "loads", _forbidden)
+    monkeypatch.setattr(marshal, "load", _forbidden)
+    restored = new_session()
+    restored.restore(io.BytesIO(buf.getvalue()))
+    assert restored.h.s == {1, 2}
+    assert restored.h.box.v == [1.5]
+    assert "shelve" not in sys.modules
