@@ -221,8 +221,29 @@ def encode_value(data: Any, *, inline_limit: int = INLINE_ARRAY_BYTES,
     """
     out = EncodedValue()
     tree = _Encoder(out, inline_limit, on_object).enc(data, ())
-    out.json = orjson.dumps(tree)
+    try:
+        out.json = orjson.dumps(tree)
+    except orjson.JSONEncodeError as exc:  # a str that is not valid Unicode (lone surrogate)
+        raise UnsupportedValueError(f"cannot store {exc}", _bad_string(tree)) from None
     return out
+
+
+def _bad_string(tree: Any) -> str | None:
+    """The first str in an encoded tree that UTF-8 cannot hold (it is also in the data)."""
+    stack = [tree]
+    while stack:
+        value = stack.pop()
+        if type(value) is str:
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return value
+        elif type(value) is dict:
+            stack.extend(value)
+            stack.extend(value.values())
+        elif type(value) is list:
+            stack.extend(value)
+    return None
 
 
 class _Decoder:
