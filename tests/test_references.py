@@ -8,6 +8,8 @@ store, is refused at save time with an error that says where it is.
 
 from __future__ import annotations
 
+import collections
+import enum
 import io
 import sys
 from typing import Any
@@ -209,6 +211,10 @@ UNSUPPORTED = [
     pytest.param(lambda tmp: sys.modules[__name__], "module", id="module"),
     pytest.param(lambda tmp: np.ma.masked_array([1, 2]), "MaskedArray", id="masked-array"),
     pytest.param(lambda tmp: iter([1]), "iterator", id="iterator"),
+    pytest.param(lambda tmp: "lone \udc80 surrogate", "surrogates", id="lone-surrogate-str"),
+    pytest.param(lambda tmp: collections.defaultdict(list), "defaultdict", id="defaultdict"),
+    pytest.param(lambda tmp: enum.Enum("Color", "RED").RED, "Color", id="enum-member"),
+    pytest.param(lambda tmp: memoryview(b"x"), "memoryview", id="memoryview"),
 ]
 
 
