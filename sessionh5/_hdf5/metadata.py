@@ -26,10 +26,11 @@ def write_metadata(attrs: h5py.AttributeManager, metadata: Mapping[str, Any]) ->
     """Store each metadata key as a root attribute of the same name."""
     json_keys = []
     for key, value in metadata.items():
-        if not isinstance(key, str) or key.startswith(layout.PREFIX) or not key:
+        if not isinstance(key, str) or key.startswith(layout.PREFIX) or not key or \
+                "\x00" in key:
             raise UsageError(
-                f"metadata key {key!r} is not allowed: keys are non-empty strings that do not "
-                f"start with {layout.PREFIX!r}")
+                f"metadata key {key!r} is not allowed: keys are non-empty strings without NUL "
+                f"that do not start with {layout.PREFIX!r}")
         if not _write_native(attrs, key, value):
             attrs.create(key, encode_value(value, inline_limit=1 << 62).json.decode(), dtype=_STR)
             json_keys.append(key)
@@ -40,6 +41,8 @@ def write_metadata(attrs: h5py.AttributeManager, metadata: Mapping[str, Any]) ->
 def _write_native(attrs: h5py.AttributeManager, key: str, value: Any) -> bool:
     kind = type(value)
     if kind is str or (kind is list and value and all(type(v) is str for v in value)):
+        if "\x00" in (value if kind is str else "".join(value)):
+            return False  # HDF5 strings end at NUL: such text goes as JSON, which escapes it
         attrs.create(key, value, dtype=_STR)
     elif kind is bool:
         attrs.create(key, np.bool_(value))
