@@ -644,3 +644,54 @@ def test_module_save_appends_suffix_and_checks_compress(tmp_path: Any) -> None:
     assert (tmp_path / "plain.h5s").exists()
     with pytest.raises(UsageError, match="compress"):
         sessionh5.save(s, tmp_path / "bad.h5s", compress="zstd")
+
+
+# -- metadata -------------------------------------------------------------------------
+
+METADATA_VALUES = [
+    pytest.param("text", id="str"),
+    pytest.param("", id="str-empty"),
+    pytest.param("nul\x00inside", id="str-with-nul"),
+    pytest.param(["a", "b"], id="list-of-str"),
+    pytest.param(["a", "b\x00c"], id="list-of-str-with-nul"),
+    pytest.param([], id="list-empty"),
+    pytest.param([1, "a"], id="list-mixed"),
+    pytest.param(b"\x89PNG\r\n\x1a\n\x00data", id="png-bytes"),
+    pytest.param(b"", id="bytes-empty"),
+    pytest.param(7, id="int"),
+    pytest.param(2**70, id="int-big"),
+    pytest.param(2.5, id="float"),
+    pytest.param(True, id="bool"),
+    pytest.param({"nested": (1, 2)}, id="dict"),
+]
+
+
+@pytest.mark.parametrize("value", METADATA_VALUES)
+def test_user_metadata_roundtrips(value: Any, fmt: str) -> None:
+    """User keys in session.metadata come back with their value and type."""
+    s = new_session()
+    s.metadata["user key"] = value
+    restored = roundtrip(s, fmt)
+    assert type(restored.metadata["user key"]) is type(value)
+    assert restored.metadata["user key"] == value
+
+
+@pytest.mark.parametrize("fmt", ["hdf5"])  # HDF5 root attributes; the stream has no such limit
+@pytest.mark.parametrize("key", ["", "sessionh5-layout-version", "nul\x00key"])
+def test_bad_metadata_key_is_usage_error(key: str, fmt: str) -> None:
+    """Metadata keys that cannot be HDF5 root attributes are refused at save."""
+    s = new_session()
+    s.metadata[key] = "x"
+    with pytest.raises(UsageError, match="metadata key"):
+        s.save(io.BytesIO(), format=fmt)
+
+
+def test_save_fills_standard_metadata_created_then_modified(fmt: str) -> None:
+    """The first save adds generator/created/creator; the next one adds modified."""
+    s = new_session()
+    s.save(io.BytesIO(), format=fmt)
+    assert {"generator", "created", "creator", "dateCopyrighted"} <= set(s.metadata)
+    assert "modified" not in s.metadata
+    created = s.metadata["created"]
+    s.save(io.BytesIO(), format=fmt)
+    assert s.metadata["created"] == created and "modified" in s.metadata
