@@ -10,15 +10,16 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import IO, Any, Literal
 
+from ._graph import dependency_components
 from ._records import SESSION_KEY, ObjectKey, Record, SessionHeader
 from ._walk import SavedSession
-from .errors import CorruptFileError, UsageError
+from .errors import CorruptFileError, SaveError, UsageError
 
-__all__ = ["detect_container", "open_backend", "write_backend"]
+__all__ = ["detect_container", "open_backend", "stream_order", "write_backend"]
 
 Target = str | os.PathLike[str] | IO[bytes]
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
@@ -94,6 +95,7 @@ def write_backend(target: Target, saved: SavedSession, *, format: str, compress:
 
         if compress not in ("lz4", "gzip", None):
             raise UsageError(f"compress must be 'lz4', 'gzip' or None, not {compress!r}")
+        stream_order([r.key for r in saved.records], {r.key: _refs_of(r) for r in saved.records})
         content = StreamContent(saved.header, _plain_records(saved))
         if isinstance(target, (str, os.PathLike)):
             with open(target, "wb") as out:
@@ -102,6 +104,40 @@ def write_backend(target: Target, saved: SavedSession, *, format: str, compress:
             write_stream(target, content, compress=compress)
     else:
         raise UsageError(f"format must be 'hdf5' or 'stream', not {format!r}")
+
+
+def stream_order(keys: Sequence[ObjectKey],
+                 edges: Callable[[ObjectKey], Iterable[ObjectKey]] | dict[ObjectKey, Any],
+                 ) -> list[ObjectKey]:
+    """``keys`` with every record after the ones it refers to, as a stream needs them.
+
+    Raises SaveError before anything is written when objects form a cycle: a stream
+    cannot hold one (each record must come after its targets), HDF5 can.
+    """
+    follow = edges.__getitem__ if isinstance(edges, dict) else edges
+    order: list[ObjectKey] = []
+    for component in dependency_components(keys, follow):
+        if len(component) > 1 or component[0] in follow(component[0]):
+            raise SaveError(
+                f"{_cycle_text(component)}, which a session "
+                "stream cannot hold (every record must come after the records it refers to); "
+                "save as HDF5 instead (format='hdf5', or a path not ending in .cxs)")
+        order.append(component[0])
+    return order
+
+
+def _refs_of(record: Record) -> Sequence[ObjectKey]:
+    """A walked record lists its references; a plain one (a converted file) is searched."""
+    refs = getattr(record.data, "refs", None)
+    return list(_keys_in(record.data)) if refs is None else refs
+
+
+def _cycle_text(component: list[ObjectKey]) -> str:
+    if len(component) == 1:
+        return f"object {component[0]} refers to itself"
+    members = ", ".join(str(k) for k in component[:6])
+    more = f" and {len(component) - 6} more" if len(component) > 6 else ""
+    return f"objects {members}{more} refer to each other in a cycle"
 
 
 def _random_access(stream: IO[bytes]) -> bool:

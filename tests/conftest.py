@@ -12,8 +12,8 @@ from helpers import new_session
 
 from sessionh5 import Session
 
-#: Containers every round trip runs through; the stream format joins later.
-FORMATS = ["hdf5"]
+#: Containers every round trip runs through: HDF5 and the flat msgpack stream.
+FORMATS = ["hdf5", "stream"]
 
 
 @pytest.fixture(params=FORMATS)

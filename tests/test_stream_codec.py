@@ -267,10 +267,32 @@ def test_fortran_and_strided_arrays_come_back_c_ordered() -> None:
         assert_same(np.ascontiguousarray(array), decoded)
 
 
-def test_deque_maxlen_is_dropped() -> None:
-    """The ext-6 payload is a plain item list; maxlen has no slot (docs/stream-notes.md)."""
-    decoded = roundtrip(content_with(deque([1, 2], maxlen=5))).records[-1].data
-    assert decoded == deque([1, 2]) and decoded.maxlen is None
+def test_deque_maxlen_uses_ext_66() -> None:
+    """A deque with maxlen goes to sessionh5's ext 66; without one it stays the spec's ext 6."""
+    bounded = deque([1, (2,)], maxlen=5)
+    decoded = roundtrip(content_with([bounded, deque([3])])).records[-1].data
+    assert_same([bounded, deque([3])], decoded)
+    values = top_level_values(encode(content_with([bounded, deque([3])])))
+    assert [item.code for item in values[-2]] == [66, 6]
+
+
+def test_named_timezone_datetime_uses_ext_67() -> None:
+    """isoformat has no slot for a timezone's own name; ext 67 carries it, ext 7 the rest."""
+    cest = timezone(timedelta(hours=2), "CEST")
+    value = [datetime(2024, 7, 1, 8, tzinfo=cest), datetime(2024, 7, 1, tzinfo=UTC)]
+    decoded = roundtrip(content_with(value)).records[-1].data
+    assert_same(value, decoded)
+    assert decoded[0].tzname() == "CEST"
+    assert [item.code for item in top_level_values(encode(content_with(value)))[-2]] == [67, 7]
+
+
+def test_structured_numpy_scalar_uses_ext_68() -> None:
+    """A numpy.void with fields travels as a 0-d structured array and comes back a scalar."""
+    scalar = np.array([(1, 2.5, b"ab")], dtype=[("a", "<i2"), ("b", ">f8"), ("c", "S2")])[0]
+    decoded = roundtrip(content_with(scalar)).records[-1].data
+    assert type(decoded) is np.void
+    assert decoded.dtype == scalar.dtype and decoded.tobytes() == scalar.tobytes()
+    assert top_level_values(encode(content_with(scalar)))[-2].code == 68
 
 
 def test_header_managers_and_versions_roundtrip() -> None:
@@ -316,7 +338,6 @@ class Flags(enum.IntFlag):
         pytest.param(memoryview(b"x"), "memoryview", id="memoryview"),
         pytest.param(Flags.A, "Flags", id="int-flag"),
         pytest.param("bad \udc80", "surrogates", id="lone-surrogate"),
-        pytest.param(np.zeros(1, "V1,i4")[0], "structured numpy scalar", id="struct-scalar"),
         pytest.param(ObjectKey("", 1), "non-empty", id="empty-class-name"),
         pytest.param(10**5000, "too large", id="int-too-large"),
     ],
@@ -624,6 +645,17 @@ def array_ext(**changes: Any) -> Any:
         pytest.param([META, {}, core_ref("A"), ext(7, "yesterday")], "ISO 8601", id="datetime"),
         pytest.param(
             [META, {}, core_ref("A"), ext(65, b"12a", packed=False)], "decimal", id="bigint"
+        ),
+        pytest.param(
+            [META, {}, core_ref("A"), ext(66, [1, [1, 2]])], "maxlen 1", id="deque-maxlen"
+        ),
+        pytest.param(
+            [META, {}, core_ref("A"), ext(67, ["2024-01-01T00:00:00", "X"])],
+            r"not \(aware, name\)",
+            id="named-tz-naive",
+        ),
+        pytest.param(
+            [META, {}, core_ref("A"), ext(68, ARRAY)], "expected a 0-d structured", id="struct-1d"
         ),
         pytest.param(
             [META, {}, core_ref("A"), {ext(12, [[1]]): 1}],

@@ -243,7 +243,9 @@ def compressed_writer(fileobj: BinaryIO, compress: Compression | None) -> Iterat
     if compress is None:
         yield fileobj
     elif compress == "lz4":
-        with lz4.frame.LZ4FrameFile(fileobj, mode="wb") as out:
+        # A content checksum is a standard frame flag that every lz4 reader verifies: a
+        # flipped bit in a data block becomes an error instead of wrong values (issue 3).
+        with lz4.frame.LZ4FrameFile(fileobj, mode="wb", content_checksum=True) as out:
             yield out
     else:
         # mtime=0 and no file name keep the output reproducible.

@@ -30,6 +30,8 @@ __all__ = [
     "pack_reference",
     "scalar_from_payload",
     "scalar_payload",
+    "structured_scalar_from_payload",
+    "structured_scalar_payload",
     "tinyarray_from_payload",
     "unpack_reference",
 ]
@@ -69,6 +71,14 @@ class ExtCode(IntEnum):
     BYTEARRAY = 64
     #: sessionh5 only: decimal ASCII of an int outside the 64-bit msgpack range.
     BIG_INT = 65
+    #: sessionh5 only: ``[maxlen, [items]]`` of a deque with a maxlen (ext 6 has no slot).
+    BOUNDED_DEQUE = 66
+    #: sessionh5 only: ``[isoformat, tzname]`` of a datetime whose timezone has its own
+    #: name (ext 7's isoformat keeps the offset only).
+    NAMED_TZ_DATETIME = 67
+    #: sessionh5 only: a structured numpy scalar as the ext-1 map of a 0-d array
+    #: (ext 10's dtype slot is a string, which would lose the fields).
+    STRUCTURED_SCALAR = 68
 
 
 class MalformedPayload(ValueError):
@@ -152,14 +162,27 @@ def array_payload(array: np.ndarray) -> dict[bytes, Any]:
 
 
 def scalar_payload(scalar: np.generic) -> dict[bytes, Any]:
-    """The ext-10 map; its dtype slot is a string, so structured scalars cannot go here."""
+    """The ext-10 map; its dtype slot is a string, so structured scalars go to ext 68."""
     dtype = _storable_dtype(scalar.dtype, scalar)
     if dtype.names is not None:
-        raise UnsupportedValueError(
-            "a structured numpy scalar (numpy.void with fields) has no stream layout; "
-            "store it as a 0-d array instead"
-        )
+        raise UnsupportedValueError("a structured numpy scalar belongs in ext 68, not ext 10")
     return {b"dtype": dtype.str, b"data": scalar.tobytes()}
+
+
+def structured_scalar_payload(scalar: np.void) -> dict[bytes, Any]:
+    """The ext-68 map: the ext-1 map of the scalar as a 0-d array, so fields survive."""
+    return array_payload(np.asarray(scalar))
+
+
+def structured_scalar_from_payload(value: Any) -> np.void:
+    """A numpy.void with fields, from the ext-1 map of a 0-d structured array."""
+    array = array_from_payload(value)
+    if array.shape != () or array.dtype.names is None:
+        raise MalformedPayload(
+            f"structured scalar payload is a {array.dtype} array of shape {array.shape}, "
+            "expected a 0-d structured array"
+        )
+    return cast(np.void, array[()])
 
 
 def _storable_dtype(dtype: np.dtype, value: object) -> np.dtype:

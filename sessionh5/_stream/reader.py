@@ -28,6 +28,7 @@ from .extcodes import (
     MalformedPayload,
     array_from_payload,
     scalar_from_payload,
+    structured_scalar_from_payload,
     tinyarray_from_payload,
     unpack_reference,
 )
@@ -265,6 +266,23 @@ def _datetime_from_payload(value: Any) -> datetime:
         raise MalformedPayload(f"datetime payload {value!r} is not ISO 8601") from exc
 
 
+def _bounded_deque(value: Any) -> deque[Any]:
+    maxlen, items = _sequence(value, 2, "bounded deque")
+    if type(maxlen) is not int or maxlen < 0 or len(_list(items, "bounded deque")) > maxlen:
+        raise MalformedPayload(f"bounded deque payload has a bad maxlen {maxlen!r}")
+    return deque(items, maxlen)
+
+
+def _named_tz_datetime(value: Any) -> datetime:
+    """Ext 67: an aware isoformat plus the name of its timezone."""
+    text, name = _sequence(value, 2, "named-timezone datetime")
+    moment = _datetime_from_payload(text)
+    if moment.tzinfo is None or type(name) is not str:
+        raise MalformedPayload(f"named-timezone datetime payload {value!r} is not (aware, name)")
+    zone = _guarded(timezone, "timezone")([moment.utcoffset(), name])
+    return moment.replace(tzinfo=zone)
+
+
 def _guarded(build: Callable[..., Any], what: str) -> Callable[[list[int]], Any]:
     """Call a constructor whose range checks raise ValueError/OverflowError."""
 
@@ -318,6 +336,9 @@ _PACKED_DECODERS: dict[int, Callable[[Any], Any]] = {
     ExtCode.TIMEZONE: _timezone,
     ExtCode.TINYARRAY: tinyarray_from_payload,
     ExtCode.RANGE: lambda value: _guarded(range, "range")(_ints(value, 3, "range")),
+    ExtCode.BOUNDED_DEQUE: _bounded_deque,
+    ExtCode.NAMED_TZ_DATETIME: _named_tz_datetime,
+    ExtCode.STRUCTURED_SCALAR: structured_scalar_from_payload,
 }
 
 

@@ -33,6 +33,7 @@ from .extcodes import (
     array_payload,
     pack_reference,
     scalar_payload,
+    structured_scalar_payload,
 )
 
 __all__ = ["write_stream"]
@@ -284,20 +285,31 @@ _Encoder = Callable[[_ValueEncoder, Any], tuple[int, bytes]]
 
 
 def _datetime(enc: _ValueEncoder, value: datetime) -> tuple[int, bytes]:
-    """isoformat() keeps naive vs aware; only fixed offsets come back as the same tzinfo."""
-    if value.tzinfo is not None and type(value.tzinfo) is not timezone:
+    """isoformat() keeps naive vs aware; only fixed offsets come back as the same tzinfo.
+
+    A timezone with a name of its own (``timezone(offset, "CEST")``) goes to ext 67,
+    because isoformat has no slot for the name.
+    """
+    tzinfo = value.tzinfo
+    if tzinfo is not None and type(tzinfo) is not timezone:
         raise UnsupportedValueError(
-            f"a datetime with tzinfo {_type_name(value.tzinfo)} would come back with a fixed "
+            f"a datetime with tzinfo {_type_name(tzinfo)} would come back with a fixed "
             "offset; convert it to datetime.timezone first"
         )
+    if isinstance(tzinfo, timezone) and _has_own_name(tzinfo):
+        return ExtCode.NAMED_TZ_DATETIME, enc.pack([value.isoformat(), tzinfo.tzname(None)])
     return ExtCode.DATETIME, enc.pack(value.isoformat())
+
+
+def _has_own_name(zone: timezone) -> bool:
+    """True when the zone was built with a name other than the one its offset implies."""
+    return timezone(zone.utcoffset(None)).tzname(None) != zone.tzname(None)
 
 
 def _timezone(enc: _ValueEncoder, value: timezone) -> tuple[int, bytes]:
     """Constructor arguments: the offset, plus the name only when it was given."""
     offset = value.utcoffset(None)
-    name = value.tzname(None)
-    args: list[Any] = [offset] if timezone(offset).tzname(None) == name else [offset, name]
+    args: list[Any] = [offset, value.tzname(None)] if _has_own_name(value) else [offset]
     return ExtCode.TIMEZONE, enc.pack(args)
 
 
@@ -320,7 +332,16 @@ def _array(enc: _ValueEncoder, value: np.ndarray) -> tuple[int, bytes]:
 
 
 def _numpy_scalar(enc: _ValueEncoder, value: np.generic) -> tuple[int, bytes]:
+    if value.dtype.names is not None:
+        return ExtCode.STRUCTURED_SCALAR, enc.pack(structured_scalar_payload(value))
     return ExtCode.NUMPY_SCALAR, enc.pack(scalar_payload(value))
+
+
+def _deque(enc: _ValueEncoder, value: deque[Any]) -> tuple[int, bytes]:
+    """Ext 6 is the spec's plain item list; a maxlen needs sessionh5's ext 66."""
+    if value.maxlen is None:
+        return ExtCode.DEQUE, enc.pack(list(value))
+    return ExtCode.BOUNDED_DEQUE, enc.pack([value.maxlen, list(value)])
 
 
 def _as_list(code: ExtCode) -> _Encoder:
@@ -335,7 +356,7 @@ _ENCODERS: dict[type, _Encoder] = {
     set: _as_list(ExtCode.SET),
     frozenset: _as_list(ExtCode.FROZENSET),
     OrderedDict: lambda enc, value: (ExtCode.ORDERED_DICT, enc.pack(list(value.items()))),
-    deque: _as_list(ExtCode.DEQUE),  # maxlen has no slot in the format; it is dropped
+    deque: _deque,
     datetime: _datetime,
     timedelta: lambda enc, value: (
         ExtCode.TIMEDELTA,
