@@ -81,8 +81,9 @@ class Session:
 
     def add_state_manager(self, tag: str, obj: Any) -> None:
         """Register ``obj`` under ``tag`` without making it an attribute."""
-        if not isinstance(tag, str) or not tag:
-            raise UsageError(f"a state manager tag must be a non-empty string, got {tag!r}")
+        if not isinstance(tag, str) or not tag or "\x00" in tag:
+            raise UsageError(
+                f"a state manager tag must be a non-empty string without NUL, got {tag!r}")
         if not self._is_manager(obj):
             raise UsageError(
                 f"{type(obj).__qualname__} is not a StateManager and has no snapshot methods "
