@@ -187,6 +187,18 @@ def test_add_state_manager_refuses_non_managers() -> None:
         s.add_state_manager("x", object())
     with pytest.raises(UsageError):
         s.add_state_manager("", Holder())
+    with pytest.raises(UsageError, match="NUL"):
+        s.add_state_manager("a\x00b", Holder())
+
+
+def test_unusual_tags_roundtrip(fmt: str) -> None:
+    """Tags with '/', '%', dots, spaces and non-ASCII are saved and found again."""
+    tags = ["a/b", "a%2Fb", ".", "..", "%", "unowned", "x y", "é 日本"]
+    s = new_session()
+    for tag in tags:
+        s.add_state_manager(tag, Holder(tag=tag))
+    restored = roundtrip(s, fmt)
+    assert [restored.get_state_manager(t).tag for t in tags] == tags
 
 
 def test_state_managers_by_class() -> None:
