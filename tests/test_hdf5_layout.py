@@ -271,3 +271,11 @@ def test_sdump_shows_managers_and_objects(session_file: Path) -> None:
     text = out.getvalue()
     for word in ("layout test", "scene", "tests.layout.Volume", "tests.layout.Atom"):
         assert word in text, word
+
+
+def test_file_matches_the_layout_schema(session_file: Path) -> None:
+    """The file (tables, object groups, datasets, metadata) passes the JSON schema check."""
+    from sessionh5._schema import schema_problems
+
+    with h5py.File(session_file, "r") as f:
+        assert schema_problems(f) == []

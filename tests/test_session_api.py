@@ -707,3 +707,54 @@ def test_save_fills_standard_metadata_created_then_modified(fmt: str) -> None:
     created = s.metadata["created"]
     s.save(io.BytesIO(), format=fmt)
     assert s.metadata["created"] == created and "modified" in s.metadata
+
+
+# -- class versions -------------------------------------------------------------------
+
+def _versioned(version: int, upgrades: dict | None = None) -> type:
+    """(Re)define the State class registered as 'tests.api.Versioned' at ``version``."""
+    return type("Versioned", (State,), {"SESSION_NAME": "tests.api.Versioned",
+                                        "SESSION_VERSION": version,
+                                        "SESSION_UPGRADES": upgrades or {}})
+
+
+def test_class_version_upgrades_old_data(fmt: str) -> None:
+    """Data saved by version 1 passes through SESSION_UPGRADES before restore_snapshot."""
+    old = _versioned(1)
+    s = new_session()
+    obj = old()
+    obj.size = 3
+    s.holder = Holder(obj=obj)
+    data = save_bytes(s, fmt)
+    try:
+        new = _versioned(3, {1: lambda d: {**d, "size": [d["size"]]},
+                             2: lambda d: {"sizes": d["size"]}})
+        target = new_session()
+        target.restore(io.BytesIO(data))
+        assert type(target.holder.obj) is new and vars(target.holder.obj) == {"sizes": [3]}
+    finally:
+        _versioned(1)
+
+
+def test_data_from_a_newer_class_version_is_version_error(fmt: str) -> None:
+    """A file written by a newer class version is a VersionError naming the class."""
+    newer = _versioned(5)
+    s = new_session()
+    s.holder = Holder(obj=newer())
+    data = save_bytes(s, fmt)
+    _versioned(1)
+    with pytest.raises(VersionError, match=r"tests\.api\.Versioned version 5"):
+        new_session().restore(io.BytesIO(data))
+
+
+def test_renamed_class_found_by_session_aliases(fmt: str) -> None:
+    """A class renamed with SESSION_ALIASES restores files that use its old name."""
+    old = type("Before", (State,), {"SESSION_NAME": "tests.api.Before"})
+    s = new_session()
+    s.holder = Holder(obj=old())
+    data = save_bytes(s, fmt)
+    after = type("After", (State,), {"SESSION_NAME": "tests.api.After",
+                                     "SESSION_ALIASES": ("tests.api.Before",)})
+    target = new_session()
+    target.restore(io.BytesIO(data))
+    assert type(target.holder.obj) is after
