@@ -14,7 +14,10 @@ __all__ = ["SessionLogger"]
 
 
 class SessionLogger(StateManager, Logger):
-    """Logger whose messages are saved; restore replaces or appends per ``clear_log``."""
+    """Logger whose messages are saved; restore replaces or appends per ``clear_log``.
+
+    A combining restore always appends: the user's current log is part of what it keeps.
+    """
 
     SESSION_NAME = "Logger"
 
@@ -26,7 +29,9 @@ class SessionLogger(StateManager, Logger):
         current = getattr(session, "logger", None)
         logger = cls(silent=bool(getattr(current, "silent", False)))
         saved = [(str(level), str(text)) for level, text in data["messages"]]
-        keep = isinstance(current, Logger) and not session.restore_options.get("clear_log", True)
+        options = session.restore_options
+        keep = isinstance(current, Logger) and (
+            options.get("combine") or not options.get("clear_log", True))
         logger.messages = [*current.messages, *saved] if keep else saved  # type: ignore[union-attr]
         return logger
 

@@ -21,7 +21,11 @@ _DEFAULTS: dict[str, Any] = {
 
 
 class View(StateManager):
-    """Camera and window state; restore honours restore_camera and resize_window."""
+    """Camera and window state; restore honours restore_camera and resize_window.
+
+    A combining restore keeps the current view: it adds models to the scene the
+    user is looking at rather than replacing it.
+    """
 
     SESSION_NAME = "View"
 
@@ -49,6 +53,8 @@ class View(StateManager):
         current = getattr(session, "main_view", None)
         options = session.restore_options
         if isinstance(current, View):
+            if options.get("combine"):  # adding models must not move the user's camera
+                return current
             if not options.get("restore_camera", True):
                 view.camera_position = current.camera_position.copy()
                 view.field_of_view = current.field_of_view

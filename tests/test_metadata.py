@@ -6,7 +6,7 @@ import copy
 import getpass
 import platform
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -19,8 +19,8 @@ from sessionh5._metadata import (
 )
 from sessionh5.errors import UsageError
 
-FIRST = datetime(2026, 11, 26, 8, 0, 0, 123456, tzinfo=timezone.utc)
-LATER = datetime(2027, 1, 2, 9, 30, 0, tzinfo=timezone.utc)
+FIRST = datetime(2026, 11, 26, 8, 0, 0, 123456, tzinfo=UTC)
+LATER = datetime(2027, 1, 2, 9, 30, 0, tzinfo=UTC)
 ISO_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(32))
 
@@ -131,9 +131,9 @@ def test_unknown_login_name_keeps_previous_creator(monkeypatch: pytest.MonkeyPat
 
 def test_default_now_is_current_utc_time() -> None:
     """Without now=, created is the current UTC time."""
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
     meta = standard_metadata(app_version="1", user="alice")
-    after = datetime.now(timezone.utc)
+    after = datetime.now(UTC)
     assert before <= parse_timestamp(meta["created"]) <= after
 
 
@@ -300,9 +300,9 @@ def test_format_timestamp_refuses_naive() -> None:
         pytest.param("2026-11-26T08:00:00.123456", FIRST, id="naive-is-utc"),
         pytest.param("  2026-11-26T08:00:00.123456Z\n", FIRST, id="whitespace"),
         pytest.param(
-            "2026-11-26T08:00:00Z", datetime(2026, 11, 26, 8, tzinfo=timezone.utc), id="seconds"
+            "2026-11-26T08:00:00Z", datetime(2026, 11, 26, 8, tzinfo=UTC), id="seconds"
         ),
-        pytest.param("2026-11-26", datetime(2026, 11, 26, tzinfo=timezone.utc), id="date-only"),
+        pytest.param("2026-11-26", datetime(2026, 11, 26, tzinfo=UTC), id="date-only"),
     ],
 )
 def test_parse_timestamp_accepts(text: str, expected: datetime) -> None:

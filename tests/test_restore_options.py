@@ -304,3 +304,18 @@ def test_clear_log_default_replaces_messages(fmt: str) -> None:
     target.logger.warning("current")
     target.restore(io.BytesIO(data))
     assert target.logger.messages == [("info", "saved")]
+
+
+def test_combine_keeps_the_current_view_and_appends_the_log(fmt: str) -> None:
+    """Combining adds to what the user has: the camera stays put and the log grows."""
+    saved = _view_session()
+    saved.logger.info("saved")
+    data = save_bytes(saved, fmt)
+    target = new_session()
+    view = _current_view(target)
+    target.logger.info("current")
+    target.restore(io.BytesIO(data), combine=True)
+    assert target.main_view is view
+    np.testing.assert_array_equal(view.camera_position, np.full((3, 4), 7.0))
+    assert view.window_size == (640, 480)
+    assert target.logger.messages == [("info", "current"), ("info", "saved")]
