@@ -221,11 +221,21 @@ class Session:
             self.metadata = metadata
             raise
 
+    def _may_become_attribute(self, tag: str) -> bool:
+        """Whether a restored manager may be set as ``session.<tag>``.
+
+        A file names its tags, so it must never replace the session's own attributes
+        or methods (``restore``, ``triggers``, ``_managers``; issue 5): such a tag is
+        registered as a plain manager instead.
+        """
+        return (tag.isidentifier() and not tag.startswith("_")
+                and (tag in self._attr_tags or not hasattr(self, tag)))
+
     def _install(self, header: Any, objects: dict, report: RestoreReport,
                  replace_all: bool) -> None:
         for tag in report.managers:
             obj = objects[header.managers[tag]]
-            if header.attr_info.get(tag) and tag.isidentifier():
+            if header.attr_info.get(tag) and self._may_become_attribute(tag):
                 setattr(self, tag, obj)
             else:
                 self.add_state_manager(tag, obj)

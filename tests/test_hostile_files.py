@@ -16,12 +16,14 @@ import h5py
 import msgpack  # type: ignore[import-untyped]
 import numpy as np
 import pytest
-from craft import edit_hdf5, raw_stream, write_records
+from craft import edit_hdf5, header_for, raw_stream, write_records
 from helpers import Box, Holder, new_session
 
 from sessionh5 import CorruptFileError, RestoreError, State, UnknownClassError
+from sessionh5._backends import write_backend
 from sessionh5._hdf5 import layout
 from sessionh5._records import ObjectKey, Record
+from sessionh5._walk import SavedSession
 
 HOLDER = ObjectKey("helpers.Holder", 1)
 HOSTILE_NAMES = ["os.system", "builtins.eval", "subprocess.Popen", "posix.system",
@@ -192,3 +194,21 @@ def test_restore_never_unpickles(fmt: str, monkeypatch: pytest.MonkeyPatch) -> N
     assert restored.h.s == {1, 2}
     assert restored.h.box.v == [1.5]
     assert "shelve" not in sys.modules
+
+
+@pytest.mark.parametrize("fmt", ["hdf5", "stream"])
+@pytest.mark.parametrize("tag", ["_managers", "restore", "triggers", "metadata", "app_name",
+                                 "__class__", "__dict__"])
+def test_attribute_manager_tags_never_replace_session_members(fmt: str, tag: str) -> None:
+    """A file's 'attribute' manager named like a Session member becomes a plain manager."""
+    header = header_for({tag: HOLDER})
+    header.attr_info = {tag: True}
+    buf = io.BytesIO()
+    write_backend(buf, SavedSession(header, [Record(HOLDER, {"x": 1}, 1)]), format=fmt,
+                  compress=None)
+    target = new_session()
+    member = getattr(target, tag)
+    target.restore(io.BytesIO(buf.getvalue()))
+    assert type(getattr(target, tag)) is type(member)
+    assert vars(target.get_state_manager(tag)) == {"x": 1}
+    assert type(vars(target)["_managers"]) is dict
