@@ -1,6 +1,7 @@
 """sessionh5: save and restore an application's whole state in one HDF5 file."""
 
 from ._aliases import UserAliases
+from ._convert import convert
 from ._files import SESSION_SUFFIX, save, sdump
 from ._metadata import standard_metadata
 from ._models import Model, Models
@@ -42,6 +43,7 @@ __all__ = [
     "UserAliases",
     "VersionError",
     "View",
+    "convert",
     "save",
     "sdump",
     "standard_metadata",

@@ -97,11 +97,13 @@ def write_backend(target: Target, saved: SavedSession, *, format: str, compress:
             raise UsageError(f"compress must be 'lz4', 'gzip' or None, not {compress!r}")
         stream_order([r.key for r in saved.records], {r.key: _refs_of(r) for r in saved.records})
         content = StreamContent(saved.header, _plain_records(saved))
+        counter = _Progress(_estimated_size(saved.records), progress)
         if isinstance(target, (str, os.PathLike)):
             with open(target, "wb") as out:
-                write_stream(out, content, compress=compress)
+                write_stream(out, content, compress=compress, progress=counter)
         else:
-            write_stream(target, content, compress=compress)
+            write_stream(target, content, compress=compress, progress=counter)
+        counter.finish()
     else:
         raise UsageError(f"format must be 'hdf5' or 'stream', not {format!r}")
 
@@ -124,6 +126,30 @@ def stream_order(keys: Sequence[ObjectKey],
                 "save as HDF5 instead (format='hdf5', or a path not ending in .cxs)")
         order.append(component[0])
     return order
+
+
+def _estimated_size(records: list[Record]) -> int:
+    """Uncompressed stream size for progress totals: array bytes plus ~64 per record."""
+    from ._hdf5.values import EncodedValue
+
+    total = 64 * len(records)
+    for record in records:
+        data = record.data
+        values = data.arrays.values() if isinstance(data, EncodedValue) else _arrays_in(data)
+        total += sum(array.nbytes for array in values)
+    return total
+
+
+def _arrays_in(value: Any) -> Iterator[Any]:
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if hasattr(v, "nbytes") and hasattr(v, "dtype"):
+            yield v
+        elif isinstance(v, (list, tuple)):
+            stack.extend(v)
+        elif isinstance(v, dict):
+            stack.extend(v.values())
 
 
 def _refs_of(record: Record) -> Sequence[ObjectKey]:

@@ -12,14 +12,15 @@ from ._backends import open_backend
 from ._dump import dump_lines
 from .errors import UsageError
 
-__all__ = ["SESSION_SUFFIX", "STREAM_SUFFIX", "save", "sdump"]
+__all__ = ["SESSION_SUFFIX", "STREAM_SUFFIX", "format_for", "save", "sdump", "session_path"]
 
 SESSION_SUFFIX = ".h5s"
 STREAM_SUFFIX = ".cxs"
 Format = Literal["hdf5", "stream"]
 
 
-def _format_for(path: Path, format: Format | None) -> Format:
+def format_for(path: Path, format: Format | None) -> Format:
+    """The container to write: ``format`` when given, else from the suffix (.cxs: stream)."""
     if format is not None:
         if format not in ("hdf5", "stream"):
             raise UsageError(f"format must be 'hdf5', 'stream' or None, not {format!r}")
@@ -51,7 +52,7 @@ def save(session: Any, path: str | os.PathLike[str] | IO[bytes], version: int = 
                      format=format or "hdf5", progress=progress)
         return None
     target = session_path(path, format)
-    chosen = _format_for(target, format)
+    chosen = format_for(target, format)
     with atomic_path(target) as temp:
         session._save(temp, version, include_maps, compress=compress, format=chosen,
                       progress=progress)

@@ -44,12 +44,17 @@ _MAX_PLAIN_NESTING = 256
 
 
 def write_stream(
-    fileobj: BinaryIO, content: StreamContent, *, compress: Compression | None = "lz4"
+    fileobj: BinaryIO,
+    content: StreamContent,
+    *,
+    compress: Compression | None = "lz4",
+    progress: Callable[[int], None] | None = None,
 ) -> None:
     """Write ``content`` as a version-3 stream; records go out in the given order.
 
     Each manager's (tag, reference) pair follows its object record, but never before
     the tags listed earlier in ``header.managers``, so that order survives a round trip.
+    ``progress`` is called with the number of uncompressed bytes of each write.
 
     Raises:
         UsageError: a bad compression, app name or reserved metadata key.
@@ -69,6 +74,8 @@ def write_stream(
         out.write(encoder.pack_top(_providers(content), "the provider table"))
         for records in _chunked(_records(content, encoder, tags_after)):
             out.write(records)
+            if progress is not None:
+                progress(len(records))
         out.write(encoder.pack_top(None, "the end marker"))
 
 

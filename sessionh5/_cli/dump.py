@@ -1,0 +1,31 @@
+"""``sessionh5 dump FILE``: every record of a session file as readable text.
+
+Works on both containers and on stream files of other applications, because the
+dump reads records as data and never builds the classes they name.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from .._files import sdump
+from ._files import open_file
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register the ``dump`` subcommand."""
+    parser = subparsers.add_parser(
+        "dump", help="print the metadata, providers, managers and every record of a file",
+        description="Print a session file's session version, metadata, provider table, "
+                    "state managers and every record, references shown as <class, ordinal>. "
+                    "Reads HDF5 session files and session streams (also other applications').")
+    parser.add_argument("file", metavar="FILE", help="session file (a path or an fsspec URL)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Dump ``args.file`` to standard output."""
+    with open_file(args.file) as stream:
+        sdump(None, stream)
+    return 0

@@ -1,0 +1,75 @@
+"""Convert a session file between the HDF5 and the stream container, without its classes.
+
+Conversion never builds application objects: it moves the container-neutral model
+(:mod:`sessionh5._records`) from one backend to the other. So the records of classes
+this process does not know (every record of a file from another application) stay
+data: class, provider, ordinal, version and snapshot, with references still
+:class:`ObjectKey` references.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any, Literal
+
+from ._atomic import atomic_path
+from ._backends import StreamSource, open_backend, stream_order, write_backend
+from ._files import Format, format_for, session_path
+from ._records import Record, SessionHeader
+from ._walk import SavedSession
+from .errors import UsageError
+
+__all__ = ["convert", "read_records"]
+
+Compress = Literal["lz4", "gzip"] | None
+
+
+def convert(src: str | os.PathLike[str] | IO[bytes], dst: str | os.PathLike[str], *,
+            compress: Compress = "lz4", format: Format | None = None,
+            progress: Callable[[int, int], None] | None = None) -> Path:
+    """Write the session in ``src`` (either container) to ``dst``, crash-safe.
+
+    The destination container comes from ``format``, else from dst's suffix (``.cxs``
+    is a stream, anything else HDF5). Returns the path written. ``src`` may be ``dst``:
+    everything is read before the destination is replaced.
+
+    Raises:
+        RestoreError: ``src`` is damaged or not a session file.
+        SaveError: a stream was asked for but the objects form a cycle.
+        UsageError: an unknown compression or format.
+    """
+    if compress not in ("lz4", "gzip", None):
+        raise UsageError(f"compress must be 'lz4', 'gzip' or None, not {compress!r}")
+    target = session_path(dst, format)
+    chosen = format_for(target, format)
+    header, records = read_records(src, stream_order_needed=chosen == "stream")
+    with atomic_path(target) as temp:
+        write_backend(temp, SavedSession(header, records), format=chosen, compress=compress,
+                      progress=progress)
+    return target
+
+
+def read_records(src: str | os.PathLike[str] | IO[bytes], *,
+                 stream_order_needed: bool = False) -> tuple[SessionHeader, list[Record]]:
+    """Header and every record of a session file as plain data with ObjectKey references.
+
+    A stream's records keep their file order. An HDF5 file does not record one, so
+    when a stream is to be written the records are put in dependency order (each
+    after the records it refers to), which fails with SaveError on a cycle.
+    """
+    with open_backend(src) as source:
+        if isinstance(source, StreamSource):
+            return source.header, list(source.records.values())
+        keys = list(source.keys())
+        if stream_order_needed:
+            keys = stream_order(keys, source.refs)
+        records = [Record(key, source.load(key, _as_reference), source.version(key))
+                   for key in keys]
+        return source.header, records
+
+
+def _as_reference(key: Any) -> Any:
+    """Resolve a reference to itself: the converter keeps references as ObjectKeys."""
+    return key
