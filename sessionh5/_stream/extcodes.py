@@ -152,13 +152,27 @@ def unpack_reference(payload: bytes) -> ObjectKey:
 
 
 def array_payload(array: np.ndarray) -> dict[bytes, Any]:
-    """The ext-1 map; structured dtypes travel as their descr list so fields survive."""
+    """The ext-1 map; structured dtypes travel as their descr list so fields survive.
+
+    ``b'data'`` may be a memoryview of the array: pack it before the array changes.
+    """
     dtype = _storable_dtype(array.dtype, array)
     spec: str | list[Any] = dtype.str
     kind = b""
     if dtype.names is not None:
         kind, spec = b"V", dtype.descr
-    return {b"kind": kind, b"dtype": spec, b"shape": list(array.shape), b"data": array.tobytes()}
+    return {b"kind": kind, b"dtype": spec, b"shape": list(array.shape), b"data": _raw(array)}
+
+
+def _raw(array: np.ndarray) -> bytes | memoryview:
+    """The array's C-order bytes; a contiguous array lends them without a copy.
+
+    The uint8 view keeps padding bytes as they are (a copy would not, see
+    docs/stream-notes.md) and works for dtypes the buffer protocol refuses (datetime64).
+    """
+    if array.flags.c_contiguous:
+        return memoryview(array.reshape(-1).view(np.uint8))
+    return array.tobytes()
 
 
 def scalar_payload(scalar: np.generic) -> dict[bytes, Any]:

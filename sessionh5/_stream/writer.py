@@ -158,10 +158,19 @@ def _records(
 
 
 def _chunked(parts: Iterator[bytes], size: int = 1 << 20) -> Iterator[bytes]:
-    """Join small packed values so the compressor sees few large writes."""
+    """Join small packed values so the compressor sees few large writes.
+
+    A part of ``size`` or more goes out alone: joining it would copy it once more.
+    """
     pending: list[bytes] = []
     total = 0
     for part in parts:
+        if len(part) >= size:
+            if pending:
+                yield b"".join(pending)
+                pending, total = [], 0
+            yield part
+            continue
         pending.append(part)
         total += len(part)
         if total >= size:
@@ -180,6 +189,10 @@ class _ValueEncoder:
     def __init__(self) -> None:
         self._references: list[ObjectKey] = []
         self._depth = 0
+        # One packer per extension depth: a packer is not re-entrant, and building one
+        # per value cost a third of the writer's time on sessions of small objects.
+        self._packers: list[msgpack.Packer] = []
+        self._reference_exts: dict[ObjectKey, msgpack.ExtType] = {}
 
     def take_references(self) -> list[ObjectKey]:
         """References packed since the last call."""
@@ -196,13 +209,20 @@ class _ValueEncoder:
 
     def pack(self, value: Any) -> bytes:
         """Pack with the format's settings; nested payloads come back here too."""
-        try:
-            packed: bytes = msgpack.packb(
-                _swap_bytes_like(value, 0),
-                default=self.default,
-                use_bin_type=True,
-                strict_types=True,
+        return self.pack_payload(_swap_bytes_like(value, 0))
+
+    def pack_payload(self, value: Any) -> bytes:
+        """Pack a value that needs no bytearray walk (payloads built by the encoders).
+
+        Array payloads hold a memoryview of the array's bytes, which msgpack copies
+        straight into its buffer; the walk would refuse it as user data.
+        """
+        while len(self._packers) <= self._depth:
+            self._packers.append(
+                msgpack.Packer(default=self.default, use_bin_type=True, strict_types=True)
             )
+        try:
+            packed: bytes = self._packers[self._depth].pack(value)
         except SessionError:
             raise
         except (ValueError, OverflowError) as exc:
@@ -212,6 +232,14 @@ class _ValueEncoder:
 
     def default(self, value: Any) -> msgpack.ExtType:
         """Turn a non-native value into an extension, or refuse it naming its type."""
+        if type(value) is ObjectKey:  # the most common extension: no nesting, cached
+            self._references.append(value)
+            ext = self._reference_exts.get(value)
+            if ext is None:
+                ext = self._reference_exts[value] = msgpack.ExtType(
+                    ExtCode.REFERENCE, pack_reference(value)
+                )
+            return ext
         encode = _ENCODERS.get(type(value))
         if encode is None:
             if not isinstance(value, np.generic):
@@ -228,10 +256,6 @@ class _ValueEncoder:
             self._depth -= 1
         return msgpack.ExtType(code, payload)
 
-    def reference(self, key: ObjectKey) -> bytes:
-        """Lay out a reference and remember it for the dependency check."""
-        self._references.append(key)
-        return pack_reference(key)
 
 
 def _type_name(value: Any) -> str:
@@ -335,13 +359,13 @@ def _png(enc: _ValueEncoder, value: PngImage) -> tuple[int, bytes]:
 
 
 def _array(enc: _ValueEncoder, value: np.ndarray) -> tuple[int, bytes]:
-    return ExtCode.NDARRAY, enc.pack(array_payload(value))
+    return ExtCode.NDARRAY, enc.pack_payload(array_payload(value))
 
 
 def _numpy_scalar(enc: _ValueEncoder, value: np.generic) -> tuple[int, bytes]:
     if value.dtype.names is not None:
-        return ExtCode.STRUCTURED_SCALAR, enc.pack(structured_scalar_payload(value))
-    return ExtCode.NUMPY_SCALAR, enc.pack(scalar_payload(value))
+        return ExtCode.STRUCTURED_SCALAR, enc.pack_payload(structured_scalar_payload(value))
+    return ExtCode.NUMPY_SCALAR, enc.pack_payload(scalar_payload(value))
 
 
 def _deque(enc: _ValueEncoder, value: deque[Any]) -> tuple[int, bytes]:
@@ -357,7 +381,6 @@ def _as_list(code: ExtCode) -> _Encoder:
 
 
 _ENCODERS: dict[type, _Encoder] = {
-    ObjectKey: lambda enc, value: (ExtCode.REFERENCE, enc.reference(value)),
     np.ndarray: _array,
     complex: lambda enc, value: (ExtCode.COMPLEX, enc.pack([value.real, value.imag])),
     set: _as_list(ExtCode.SET),
