@@ -128,6 +128,16 @@ def test_fixture_recompressed(how: str | None) -> None:
     assert_same_content(read_fixture("esp"), read_bytes(compress(raw, how)))
 
 
+def test_concatenated_lz4_frames_are_one_stream() -> None:
+    """The lz4 format allows several frames in a row; junk after the last one is refused."""
+    raw = raw_stream("esp")
+    middle = len(raw) // 2
+    frames = compress(raw[:middle], "lz4") + compress(raw[middle:], "lz4")
+    assert_same_content(read_fixture("esp"), read_bytes(frames))
+    with pytest.raises(CorruptFileError, match=r"data after the last lz4 frame"):
+        read_bytes(frames + b"junk")
+
+
 def test_metadata_only_reads_one_record() -> None:
     """metadata_only stops after the metadata: damage further on is not even seen."""
     raw = raw_stream("esp")

@@ -165,6 +165,8 @@ class _ValueDecoder:
     def __init__(self) -> None:
         self._references: list[ObjectKey] = []
         self._depth = 0
+        # Sessions refer to a few objects many times; parse each layout once.
+        self._keys: dict[bytes, ObjectKey] = {}
 
     def take_references(self) -> list[ObjectKey]:
         """References seen since the last call (so, in the value just completed)."""
@@ -174,7 +176,9 @@ class _ValueDecoder:
     def ext_hook(self, code: int, payload: bytes) -> Any:
         """Decode one extension; every failure is a MalformedPayload naming the code."""
         if code == ExtCode.REFERENCE:
-            key = unpack_reference(payload)
+            key = self._keys.get(payload)
+            if key is None:
+                key = self._keys[payload] = unpack_reference(payload)
             self._references.append(key)
             return key
         if code in _RAW_DECODERS:
