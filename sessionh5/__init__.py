@@ -2,7 +2,9 @@
 
 from ._aliases import UserAliases
 from ._convert import convert
+from ._diff import SessionDiff, diff
 from ._files import SESSION_SUFFIX, save, sdump
+from ._info import SessionInfo, info
 from ._metadata import standard_metadata
 from ._models import Model, Models
 from ._rebuild import RestoreReport
@@ -33,7 +35,9 @@ __all__ = [
     "RestoreReport",
     "SaveError",
     "Session",
+    "SessionDiff",
     "SessionError",
+    "SessionInfo",
     "State",
     "StateManager",
     "TriggerSet",
@@ -44,6 +48,8 @@ __all__ = [
     "VersionError",
     "View",
     "convert",
+    "diff",
+    "info",
     "save",
     "sdump",
     "standard_metadata",

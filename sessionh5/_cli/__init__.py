@@ -66,16 +66,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (the console script exits with it)."""
     parser = build_parser()
     args = parser.parse_args(argv)  # exits 2 on bad usage, 0 on --help/--version
+    code = int(getattr(args, "error_code", 1))  # diff exits 1 for "differ", 2 for errors
     try:
         return int(args.run(args))
     except SessionError as exc:
-        return _fail(str(exc))
+        return _fail(str(exc), code=code)
     except FileNotFoundError as exc:
-        return _fail(f"no such file: {exc.filename or exc}")
+        return _fail(f"no such file: {exc.filename or exc}", code=code)
     except IsADirectoryError as exc:
-        return _fail(f"is a directory, not a session file: {exc.filename or exc}")
+        return _fail(f"is a directory, not a session file: {exc.filename or exc}", code=code)
     except PermissionError as exc:
-        return _fail(f"permission denied: {exc.filename or exc}")
+        return _fail(f"permission denied: {exc.filename or exc}", code=code)
     except BrokenPipeError:
         sys.stderr.close()  # output piped into `head`; nothing left to say
         return 1

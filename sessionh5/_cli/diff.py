@@ -1,0 +1,46 @@
+"""``sessionh5 diff A B``: what differs between two session files, object by object."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+from contextlib import ExitStack
+from typing import Any
+
+from .._diff import diff
+from ._files import open_file
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register the ``diff`` subcommand."""
+    parser = subparsers.add_parser(
+        "diff", help="show the differences between two session files",
+        description="Compare two session files (either container) without the application's "
+                    "classes: metadata, managers added or removed, objects added, removed or "
+                    "changed (with the path of each changed value), arrays by shape, dtype "
+                    "and content. Exits 0 when the sessions are equal, 1 when they differ, "
+                    "2 when a file cannot be read or the usage is wrong.")
+    parser.add_argument("a", metavar="A", help="first session file (a path or an fsspec URL)")
+    parser.add_argument("b", metavar="B", help="second session file (a path or an fsspec URL)")
+    parser.add_argument("--ignore-metadata", metavar="KEY", action="append", default=[],
+                        help="leave this metadata key out (repeatable), e.g. modified")
+    parser.add_argument("-q", "--quiet", action="store_true",
+                        help="print nothing; only the exit status tells")
+    parser.add_argument("--json", action="store_true", help="print the differences as JSON")
+    # Like diff(1) and cmp(1): 1 means "they differ", so a file that cannot be read is 2.
+    parser.set_defaults(run=run, error_code=2)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the differences of ``args.a`` and ``args.b``; exit 1 when there are any."""
+    with ExitStack() as stack:
+        a = stack.enter_context(open_file(args.a))
+        b = stack.enter_context(open_file(args.b))
+        found = diff(a, b, ignore_metadata=args.ignore_metadata)
+    result = dataclasses.replace(found, a=args.a, b=args.b)
+    if args.json:
+        print(json.dumps(result.to_json(), indent=2))
+    elif not args.quiet:
+        print(repr(result))
+    return 0 if result.equal else 1
