@@ -171,7 +171,7 @@ def _raw(array: np.ndarray) -> bytes | memoryview:
     docs/stream-notes.md) and works for dtypes the buffer protocol refuses (datetime64).
     """
     if array.flags.c_contiguous:
-        return memoryview(array.reshape(-1).view(np.uint8))
+        return array.reshape(-1).view(np.uint8).data
     return array.tobytes()
 
 
@@ -183,7 +183,7 @@ def scalar_payload(scalar: np.generic) -> dict[bytes, Any]:
     return {b"dtype": dtype.str, b"data": scalar.tobytes()}
 
 
-def structured_scalar_payload(scalar: np.void) -> dict[bytes, Any]:
+def structured_scalar_payload(scalar: np.generic) -> dict[bytes, Any]:
     """The ext-68 map: the ext-1 map of the scalar as a 0-d array, so fields survive."""
     return array_payload(np.asarray(scalar))
 

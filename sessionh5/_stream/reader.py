@@ -281,9 +281,13 @@ def _named_tz_datetime(value: Any) -> datetime:
     """Ext 67: an aware isoformat plus the name of its timezone."""
     text, name = _sequence(value, 2, "named-timezone datetime")
     moment = _datetime_from_payload(text)
-    if moment.tzinfo is None or type(name) is not str:
+    offset = moment.utcoffset()
+    if offset is None or type(name) is not str:
         raise MalformedPayload(f"named-timezone datetime payload {value!r} is not (aware, name)")
-    zone = _guarded(timezone, "timezone")([moment.utcoffset(), name])
+    try:
+        zone = timezone(offset, name)
+    except ValueError as exc:  # an offset of a day or more
+        raise MalformedPayload(f"named-timezone datetime payload {value!r}: {exc}") from exc
     return moment.replace(tzinfo=zone)
 
 
