@@ -156,6 +156,34 @@ def test_arrays_are_compared_in_blocks(base: Path, tmp_path: Path,
             .objects_changed[0].changes] == [expected]
 
 
+def test_large_hdf5_arrays_are_never_read_whole(base: Path, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only tiny arrays are loaded at once; big ones are read block by block."""
+    from sessionh5._hdf5 import lazy
+    from sessionh5._hdf5.compression import TINY_NBYTES
+
+    real = lazy.read_array
+
+    def only_tiny(dataset: Any) -> np.ndarray:
+        assert dataset.nbytes <= TINY_NBYTES, dataset.name
+        return real(dataset)
+
+    monkeypatch.setattr(lazy, "read_array", only_tiny)
+    monkeypatch.setattr(lazy, "BLOCK_BYTES", 64 * 1024)
+    blocks: list[int] = []
+    original = lazy.StoredArray.blocks
+
+    def counted(self: Any, rows: int) -> Any:
+        for block in original(self, rows):
+            blocks.append(block.nbytes)
+            yield block
+
+    monkeypatch.setattr(lazy.StoredArray, "blocks", counted)
+    assert sessionh5.diff(base, base).equal
+    assert blocks and max(blocks) <= 64 * 1024
+    assert sum(blocks) == 2 * 64 * 64 * 64 * 4  # the volume, once from each side
+
+
 def test_objects_and_managers_added_and_removed(base: Path, tmp_path: Path) -> None:
     def edit(session: Session, volume: DiffVolume) -> None:
         volume.labels.append(DiffLabel("c"))
