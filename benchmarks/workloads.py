@@ -7,9 +7,14 @@ stay comparable. The same seed always gives the same bytes.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
-__all__ = ["atom_columns", "coordinates", "incompressible", "volume", "w1"]
+from sessionh5 import Session, State, StateManager
+
+__all__ = ["Annotation", "Collection", "Label", "Marker", "atom_columns", "coordinates",
+           "incompressible", "plain_graph", "volume", "w1", "w2_session"]
 
 #: Noise relative to the blob peaks: a measured map is never perfectly smooth.
 VOLUME_NOISE = 1e-3
@@ -77,3 +82,106 @@ def w1(scale: float = 1.0) -> dict[str, np.ndarray]:
     arrays.update(atom_columns(scale=scale))
     arrays["random"] = incompressible(scale=scale)
     return arrays
+
+
+# ---- W2: many small linked objects ----------------------------------------------------
+
+W2_OBJECTS = 100_000
+_HUBS = 200  # shared targets: many objects refer to the same few
+_CYCLE_EVERY = 10  # every 10th object and its predecessor refer to each other
+
+
+class Marker(State):
+    """A small saved object: name, numbers, a short list and links to other objects."""
+
+    SESSION_NAME = "bench.Marker"
+
+
+class Annotation(State):
+    """Same shape as Marker, another class (a table of its own)."""
+
+    SESSION_NAME = "bench.Annotation"
+
+
+class Label(State):
+    """Same shape as Marker, a third class."""
+
+    SESSION_NAME = "bench.Label"
+
+
+class Collection(StateManager):
+    """A state manager holding a list of small objects (default snapshot)."""
+
+    SESSION_NAME = "bench.Collection"
+
+    def __init__(self, items: list[Any]) -> None:
+        self.items = items
+
+    def reset_state(self, session: Session) -> None:
+        self.items = []
+
+
+_CLASSES = (Marker, Annotation, Label)
+
+
+def _w2_fields(rng: np.random.Generator, count: int) -> list[dict[str, Any]]:
+    """~8 small fields per object: strings, ints, floats, a bool and a short list."""
+    ints = rng.integers(0, 1_000_000, count).tolist()
+    xyz = rng.normal(0.0, 50.0, (count, 3)).round(3).tolist()
+    radius = rng.uniform(0.5, 3.0, count).round(2).tolist()
+    colour = rng.integers(0, 256, (count, 4)).tolist()
+    return [{"name": f"object {i}", "serial": ints[i], "x": xyz[i][0], "y": xyz[i][1],
+             "z": xyz[i][2], "radius": radius[i], "visible": ints[i] % 7 != 0,
+             "note": "" if i % 3 else f"note about {i}", "color": colour[i]}
+            for i in range(count)]
+
+
+def _w2_links(rng: np.random.Generator, count: int) -> list[list[int]]:
+    """1-3 targets per object: an earlier object, often a shared hub, some 2-cycles."""
+    links: list[list[int]] = []
+    n_refs = rng.integers(1, 4, count).tolist()
+    earlier = rng.random(count).tolist()
+    hubs = rng.integers(0, _HUBS, count).tolist()
+    for i in range(count):
+        targets = [int(earlier[i] * i) if i else 0]
+        if n_refs[i] >= 2:
+            targets.append(hubs[i])
+        if n_refs[i] >= 3 or (i % _CYCLE_EVERY == 0 and i):
+            targets.append(i - 1)
+        links.append(targets)
+    for i in range(_CYCLE_EVERY, count, _CYCLE_EVERY):
+        links[i - 1].append(i)  # i refers to i - 1 above: a two-object cycle
+    return links
+
+
+def w2_graph(scale: float = 1.0, seed: int = 4) -> tuple[list[dict[str, Any]], list[int]]:
+    """The W2 graph as plain data: per object its fields, class index and link indices."""
+    rng = np.random.default_rng(seed)
+    count = max(20, round(W2_OBJECTS * scale))
+    fields = _w2_fields(rng, count)
+    for i, (record, links) in enumerate(zip(fields, _w2_links(rng, count), strict=True)):
+        record["kind"] = i % len(_CLASSES)
+        record["links"] = links
+    return fields, [0, count // 2]
+
+
+def w2_session(scale: float = 1.0) -> Session:
+    """Workload W2: ~100k objects of 3 classes under 2 managers, linked with cycles."""
+    records, starts = w2_graph(scale)
+    objects = [_CLASSES[r["kind"]].__new__(_CLASSES[r["kind"]]) for r in records]
+    for obj, record in zip(objects, records, strict=True):
+        fields = {k: v for k, v in record.items() if k not in ("kind", "links")}
+        fields["links"] = [objects[t] for t in record["links"]]
+        obj.__dict__.update(fields)
+    session = Session("sessionh5-bench", minimal=True, silent=True)
+    session.markers = Collection(objects[starts[0]:starts[1]])
+    session.annotations = Collection(objects[starts[1]:])
+    return session
+
+
+def plain_graph(scale: float = 1.0) -> dict[str, Any]:
+    """The W2 graph as the pickle baseline stores it: dicts, links as list indices."""
+    records, starts = w2_graph(scale)
+    return {"objects": records,
+            "managers": {"markers": list(range(starts[0], starts[1])),
+                         "annotations": list(range(starts[1], len(records)))}}

@@ -95,7 +95,9 @@ def write_backend(target: Target, saved: SavedSession, *, format: str, compress:
 
         if compress not in ("lz4", "gzip", None):
             raise UsageError(f"compress must be 'lz4', 'gzip' or None, not {compress!r}")
-        stream_order([r.key for r in saved.records], {r.key: _refs_of(r) for r in saved.records})
+        by_key = {r.key: r for r in saved.records}
+        order = stream_order(list(by_key), {k: _refs_of(r) for k, r in by_key.items()})
+        saved = SavedSession(saved.header, [by_key[k] for k in order])
         content = StreamContent(saved.header, _plain_records(saved))
         counter = _Progress(_estimated_size(saved.records), progress)
         if isinstance(target, (str, os.PathLike)):

@@ -65,6 +65,7 @@ class _Rebuild:
         self.objects: dict[ObjectKey, Any] = {SESSION_KEY: session}
         self.skipped: dict[ObjectKey, str] = {}
         self.infos: dict[ObjectKey, ClassInfo] = {}
+        self.by_name: dict[str, ClassInfo | None] = {}
         self.known = set(source.keys())
 
     def edges(self, key: ObjectKey) -> Sequence[ObjectKey]:
@@ -84,10 +85,18 @@ class _Rebuild:
             raise error
         self.skipped[key] = str(error)
 
+    def class_info(self, name: str) -> ClassInfo | None:
+        """The class registered under ``name``, looked up once per class, not per object."""
+        try:
+            return self.by_name[name]
+        except KeyError:
+            info = self.by_name[name] = self.table.for_name(name)
+            return info
+
     def check(self, keys: list[ObjectKey]) -> None:
         """Class, version and cycle checks for every needed object, before any restore."""
         for key in keys:
-            info = self.table.for_name(key.class_name)
+            info = self.class_info(key.class_name)
             if info is None:
                 self.skip(key, UnknownClassError(
                     f"{self.where(key)}: class {key.class_name!r} is not registered in this "
@@ -101,6 +110,48 @@ class _Rebuild:
                     f"process has version {info.version}; upgrade the application"))
                 continue
             self.infos[key] = info
+
+    def split(self, needed: list[ObjectKey]) -> tuple[list[ObjectKey], list[ObjectKey]]:
+        """Objects that must be built in dependency order, and those that need no order.
+
+        An object with its own restore_snapshot runs application code that may
+        look at what it refers to, so it and everything it reaches are built in
+        dependency order. Every other object restores with State's default (the
+        dict set, no code run), so those are created and filled in bulk
+        afterwards: no topological sort and no per-object call for 100k objects.
+        A non-strict restore keeps the ordered build for everything, so that an
+        object skipped on failure is None, never half-built, in those after it.
+        """
+        if not self.strict:
+            return needed, []
+        custom_names = {n for n, info in self.by_name.items()
+                        if info is not None and not info.two_phase}
+        custom = [k for k in needed if k.class_name in custom_names]
+        ordered = closure(custom, self.source.refs) if custom else []
+        if not ordered:
+            return [], needed
+        first = set(ordered)
+        return ordered, [k for k in needed if k not in first]
+
+    def build_bulk(self, keys: list[ObjectKey]) -> None:
+        """Create every object empty, then set each one's dict (State's default restore)."""
+        objects, infos = self.objects, self.infos
+        for key in keys:
+            cls = infos[key].cls
+            objects[key] = cls.__new__(cls)
+        for key in keys:
+            try:
+                data = self.data(key)
+                if not isinstance(data, dict):
+                    raise CorruptFileError(f"{self.where(key)}: expected a dict snapshot, "
+                                           f"got {type(data).__name__}")
+                objects[key].__dict__.update(data)
+            except SessionError as exc:
+                exc.add_note(f"while restoring {self.path(key)}")
+                raise
+            except Exception as exc:  # an upgrade function failed; report where
+                raise RestoreError(f"restoring {self.path(key)} failed: "
+                                   f"{type(exc).__name__}: {exc}") from exc
 
     def resolve(self, key: ObjectKey) -> Any:
         return self.objects.get(key)
@@ -178,8 +229,10 @@ def rebuild(
     work = _Rebuild(session, source, table, strict)
     needed = closure([managers[t] for t in tags], work.edges)
     work.check(needed)
-    for component in dependency_components(needed, source.refs):
+    ordered, bulk = work.split(needed)
+    for component in dependency_components(ordered, source.refs):
         work.build(component)
+    work.build_bulk(bulk)
     report = RestoreReport(
         managers=[t for t in tags if managers[t] not in work.skipped],
         restored=[k for k in needed if k in work.objects],

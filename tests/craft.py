@@ -11,13 +11,17 @@ test exercises.
 from __future__ import annotations
 
 import io
+import zlib
 from collections.abc import Callable, Sequence
+from itertools import pairwise
 from typing import Any
 
 import h5py
+import numpy as np
 
 from sessionh5._backends import write_backend
 from sessionh5._hdf5 import layout
+from sessionh5._hdf5.arrays import CRC_ATTR
 from sessionh5._hdf5.digest import attrs_digest, column_bytes
 from sessionh5._records import ObjectKey, Record, SessionHeader
 from sessionh5._stream.container import format_header_line
@@ -77,6 +81,32 @@ def resign(file: h5py.File) -> None:
         if group.attrs.get(layout.NODE_KIND) == layout.TABLE_NODE:
             if any(group[name].size > 2**24 for name in layout.TABLE_COLUMNS):
                 continue  # an absurd column: the reader must refuse it before any digest
+            for name in layout.TABLE_COLUMNS:
+                _recrc(group[name])
             columns = [column_bytes(group[name][()]) for name in layout.TABLE_COLUMNS]
         group.attrs[layout.DIGEST] = attrs_digest(group.attrs, columns)
     file.attrs[layout.DIGEST] = attrs_digest(file.attrs)
+
+
+def _recrc(dataset: h5py.Dataset) -> None:
+    """Refresh the CRC32 of a contiguous column (chunked ones get Fletcher32 from HDF5)."""
+    if CRC_ATTR in dataset.attrs:
+        data = np.ascontiguousarray(dataset[()])
+        dataset.attrs[CRC_ATTR] = np.uint32(zlib.crc32(data.reshape(-1).view(np.uint8)))
+
+
+def table_states(group: h5py.Group) -> list[bytes]:
+    """The JSON text of every row of a table node."""
+    text = group[layout.T_STATE][()].tobytes()
+    starts = group[layout.T_STATE_START][()].tolist()
+    return [text[a:b].rstrip(b"\n") for a, b in pairwise(starts)]
+
+
+def set_table_states(group: h5py.Group, states: Sequence[bytes | str]) -> None:
+    """Replace a table's state column with ``states`` (one JSON text per row)."""
+    texts = [s.encode() if isinstance(s, str) else s for s in states]
+    blob = np.frombuffer(b"".join(t + b"\n" for t in texts), dtype=np.uint8)
+    starts = np.concatenate([[0], np.cumsum([len(t) + 1 for t in texts])]).astype(np.int64)
+    for name, column in ((layout.T_STATE, blob), (layout.T_STATE_START, starts)):
+        del group[name]
+        group.create_dataset(name, data=column)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -128,14 +129,17 @@ def test_object_with_arrays_has_its_own_group_named_by_class_and_ordinal(
 
 
 def test_small_objects_are_rows_of_a_readable_table(session_file: Path) -> None:
-    """The three atoms are rows of '/scene/Atom', each state a JSON string."""
+    """The three atoms are rows of '/scene/Atom', their states one JSON line each."""
     with h5py.File(session_file, "r") as f:
         table = f["scene/Atom"]
         assert _text(table.attrs["sessionh5-node"]) == "table"
         assert _text(table.attrs["sessionh5-class"]) == "tests.layout.Atom"
         assert table["ordinal"][()].tolist() == [1, 2, 3]
-        states = [json.loads(_text(s)) for s in table["state"][()]]
-        assert sorted(s["element"] for s in states) == ["C", "N", "O"]
+        text = table["state"][()].tobytes()
+        states = [json.loads(line) for line in text.decode("utf-8").splitlines()]
+        assert [s["element"] for s in states] == ["C", "N", "O"]
+        starts = table["state_start"][()].tolist()
+        assert [json.loads(text[a:b]) for a, b in pairwise(starts)] == states
 
 
 def test_manager_state_is_readable_json(session_file: Path) -> None:

@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 import h5py
 import numpy as np
 import pytest
-from craft import edit_hdf5
+from craft import edit_hdf5, set_table_states, table_states
 from helpers import new_session
 
 from sessionh5 import Model, RestoreError, Session, State, StateManager, UnknownClassError
@@ -204,8 +204,8 @@ def test_corrupted_node_at_each_record(path: str, combine: bool) -> None:
         if layout.STATE in group.attrs:
             group.attrs[layout.STATE] = '{"broken": '
         else:
-            states = group[layout.T_STATE]
-            states[len(states) - 1] = '{"$nosuchtag": 1}'
+            states = table_states(group)
+            set_table_states(group, [*states[:-1], '{"$nosuchtag": 1}'])
 
     error = assert_untouched(edit_hdf5(save("hdf5"), corrupt), combine, RestoreError,
                              "broken|nosuchtag|JSON|json")

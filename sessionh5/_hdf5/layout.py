@@ -46,13 +46,14 @@ TABLE_NODE = "table"
 
 # Datasets inside a table node: one row per object
 T_ORDINAL = "ordinal"
-T_STATE = "state"
+T_STATE = "state"  # uint8: every row's JSON text followed by a newline (JSON Lines)
+T_STATE_START = "state_start"  # rows + 1 byte offsets into T_STATE
 T_REF_START = "ref_start"
 T_REFS = "refs"
 T_REF_NODES = "ref_nodes"
 T_REF_ROWS = "ref_rows"
 #: The table columns a table's digest covers, in this order.
-TABLE_COLUMNS = (T_ORDINAL, T_STATE, T_REF_START, T_REF_NODES, T_REF_ROWS)
+TABLE_COLUMNS = (T_ORDINAL, T_STATE, T_STATE_START, T_REF_START, T_REF_NODES, T_REF_ROWS)
 
 #: Group for objects that no state manager reaches (foreign files only).
 UNOWNED = "unowned"

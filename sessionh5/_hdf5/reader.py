@@ -16,6 +16,7 @@ from typing import Any
 
 import h5py
 import numpy as np
+import orjson
 
 from .._records import SESSION_KEY, ObjectKey, SessionHeader
 from ..errors import CorruptFileError, SessionError, VersionError
@@ -23,7 +24,7 @@ from . import layout
 from .arrays import check_allocation, read_array
 from .digest import check_digest, column_bytes
 from .metadata import read_metadata
-from .values import decode_value
+from .values import decode_tree, decode_value
 
 __all__ = ["HDF5Source", "read_header"]
 
@@ -105,6 +106,7 @@ class HDF5Source:
         self.header.managers = {t: self.key_at(n, -1) for t, n in pairs}
         self._refs: dict[ObjectKey, list[ObjectKey]] = {}
         self._tables: dict[int, dict[str, np.ndarray]] = {}
+        self._states: dict[int, list[Any]] = {}  # parsed rows of a table, each used once
         self._groups: dict[int, h5py.Group] = {}
         self._verified: set[int] = set()
 
@@ -206,6 +208,8 @@ class HDF5Source:
             if not np.array_equal(table[layout.T_ORDINAL],
                                   [k.ordinal for k in self.node(node_id).keys]):
                 raise CorruptFileError(f"{path}: the ordinal column changed while reading")
+            _check_starts(table[layout.T_STATE_START], len(self.node(node_id).keys),
+                          table[layout.T_STATE].size, f"{path}: the state offsets")
             self._tables[node_id] = table
         return table
 
@@ -219,19 +223,74 @@ class HDF5Source:
         return group
 
     def _load_table_refs(self, node_id: int) -> None:
+        """Every row's reference list at once; ids and rows are range-checked in numpy."""
         table = self._table(node_id)
         info = self.node(node_id)
-        start = np.asarray(table[layout.T_REF_START], dtype=np.int64)
-        ids = np.asarray(table[layout.T_REF_NODES], dtype=np.int64).tolist()
-        rows = np.asarray(table[layout.T_REF_ROWS], dtype=np.int64).tolist()
-        n = len(info.keys)
-        if (start.shape != (n + 1,) or start[0] != 0 or start[-1] != len(ids)
-                or len(rows) != len(ids) or np.any(np.diff(start) < 0)):
+        ids = np.asarray(table[layout.T_REF_NODES], dtype=np.int64)
+        rows = np.asarray(table[layout.T_REF_ROWS], dtype=np.int64)
+        if len(rows) != len(ids):
             raise CorruptFileError(f"{info.path}: the reference table is inconsistent")
-        targets = [self.key_at(i, r) for i, r in zip(ids, rows, strict=True)]
-        bounds = start.tolist()
+        _check_starts(table[layout.T_REF_START], len(info.keys), len(ids),
+                      f"{info.path}: the reference table")
+        self._check_targets(ids, rows, info.path)
+        keys = [n.keys if n is not None else [] for n in self.nodes]
+        targets = [keys[i][r] for i, r in zip(ids.tolist(), rows.tolist(), strict=True)]
+        bounds = np.asarray(table[layout.T_REF_START]).tolist()
         for row, key in enumerate(info.keys):
             self._refs[key] = targets[bounds[row]:bounds[row + 1]]
+
+    def _check_targets(self, ids: np.ndarray, rows: np.ndarray, path: str) -> None:
+        """What key_at checks one by one, for a whole column: the node exists, and the
+        row is -1 for an object node or lies inside the target's rows."""
+        if ids.size and (ids.min() < 0 or ids.max() >= len(self.nodes)):
+            bad = int(ids[(ids < 0) | (ids >= len(self.nodes))][0])
+            raise CorruptFileError(f"{path}: reference to node {bad}, but the file has "
+                                   f"{len(self.nodes)} nodes")
+        sizes = np.array([len(self.node(i).keys) for i in range(len(self.nodes))], np.int64)
+        single = np.array([self.node(i).kind == layout.OBJECT_NODE and len(self.node(i).keys)
+                           == 1 for i in range(len(self.nodes))], bool)
+        ok = ((rows == -1) & single[ids]) | ((rows >= 0) & (rows < sizes[ids]))
+        if not ok.all():
+            where = int(np.flatnonzero(~ok)[0])
+            self.key_at(int(ids[where]), int(rows[where]))  # raises with the details
+            raise CorruptFileError(f"{path}: reference {where} is out of range")
+
+    def _row_tree(self, node_id: int, row: int) -> Any:
+        """Row ``row``'s parsed JSON; the whole table is parsed on first use."""
+        trees = self._states.get(node_id)
+        if trees is None:
+            trees = self._states[node_id] = self._parse_rows(node_id)
+        tree = trees[row]
+        if tree is None:  # already handed out (and consumed): parse this row again
+            table = self._table(node_id)
+            start, end = table[layout.T_STATE_START][row:row + 2].tolist()
+            return _parse(table[layout.T_STATE][start:end].tobytes(), self.paths[node_id], row)
+        trees[row] = None
+        return tree
+
+    def _parse_rows(self, node_id: int) -> list[Any]:
+        """All rows with one orjson call: the JSON Lines text as one JSON array.
+
+        Rows end in a newline that JSON text cannot otherwise contain (orjson
+        escapes it inside strings), so turning every newline into a comma gives
+        an array with one element per row; a count or parse failure falls back to
+        row-by-row parsing, which names the bad row.
+        """
+        table = self._table(node_id)
+        state, starts = table[layout.T_STATE], table[layout.T_STATE_START]
+        text = state.tobytes()
+        count = len(self.node(node_id).keys)
+        if (count and text.count(b"\n") == count and np.all(np.diff(starts) > 0)
+                and np.all(state[starts[1:] - 1] == 10)):
+            try:
+                trees = orjson.loads(b"[" + text[:-1].replace(b"\n", b",") + b"]")
+            except orjson.JSONDecodeError:
+                trees = None
+            if type(trees) is list and len(trees) == count:
+                return trees
+        bounds = starts.tolist()
+        path = self.paths[node_id]
+        return [_parse(text[bounds[i]:bounds[i + 1]], path, i) for i in range(count)]
 
     def load(self, key: ObjectKey, resolve: Callable[[ObjectKey], Any]) -> Any:
         node_id, row = self.where[key]
@@ -243,10 +302,7 @@ class HDF5Source:
                 group = self._verified_group(node_id)
                 text = group.attrs[layout.STATE]
                 return decode_value(text, refs, lambda n: self._array(group, n), session)
-            states = self._table(node_id)[layout.T_STATE]
-            if len(states) != len(self.node(node_id).keys):
-                raise CorruptFileError(f"{path}: state and ordinal columns differ in length")
-            return decode_value(states[row], refs, _no_arrays(path), session)
+            return decode_tree(self._row_tree(node_id, row), refs, _no_arrays(path), session)
 
     def _array(self, group: h5py.Group, name: str) -> np.ndarray:
         if name not in group or not isinstance(group[name], h5py.Dataset):
@@ -255,12 +311,32 @@ class HDF5Source:
 
 
 def _column(group: h5py.Group, name: str) -> np.ndarray:
-    """A whole table column, its declared size checked before it is allocated (issue 5)."""
+    """A whole table column, its declared size checked before it is allocated (issue 5).
+
+    Columns are written like arrays (compressed chunks with Fletcher32, or
+    contiguous with a CRC32), so read_array decodes them in threads and checks them.
+    """
     dataset = group[name]
     if not isinstance(dataset, h5py.Dataset):
         raise CorruptFileError(f"{group.name}/{name} should be a dataset")
     check_allocation(dataset)
-    return dataset[()]
+    if dataset.ndim != 1:
+        raise CorruptFileError(f"{group.name}/{name} should be one-dimensional")
+    return read_array(dataset)
+
+
+def _check_starts(starts: np.ndarray, rows: int, total: int, what: str) -> None:
+    """Offsets column: rows + 1 non-decreasing entries from 0 to ``total``."""
+    if (starts.shape != (rows + 1,) or starts[0] != 0 or starts[-1] != total
+            or np.any(np.diff(starts) < 0)):
+        raise CorruptFileError(f"{what} are inconsistent")
+
+
+def _parse(text: bytes, path: str, row: int) -> Any:
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise CorruptFileError(f"{path}[{row}]: object state is not valid JSON: {exc}") from exc
 
 
 def _no_arrays(path: str) -> Callable[[str], np.ndarray]:
