@@ -198,7 +198,7 @@ class _Changes:
         elif not _same_scalar(a, b):
             self.add(path, "changed", f"{_short(a)} -> {_short(b)}")
 
-    def dicts(self, a: dict, b: dict, path: str) -> None:
+    def dicts(self, a: dict[Any, Any], b: dict[Any, Any], path: str) -> None:
         for k, v in a.items():
             if k in b:
                 self.compare(v, b[k], f"{path}[{_short(k)}]")
@@ -260,7 +260,7 @@ def _block_rows(a: Any, b: Any) -> int:
     for side in (a, b):
         if hasattr(side, "block_rows"):
             return int(side.block_rows())
-    row_bytes = max(1, a.nbytes // max(1, a.shape[0]))
+    row_bytes = max(1, int(a.nbytes) // max(1, int(a.shape[0])))
     return max(1, BLOCK_BYTES // row_bytes)
 
 
