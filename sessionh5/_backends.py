@@ -218,10 +218,11 @@ def open_backend(source: Target, *, metadata_only: bool = False,
 def _open_hdf5(stream: IO[bytes], metadata_only: bool) -> Iterator[Any]:
     import h5py
 
+    from ._hdf5.heapguard import HeapGuard
     from ._hdf5.reader import H5_ERRORS, HDF5Source, read_header
 
     try:
-        file = h5py.File(stream, "r")
+        file = h5py.File(HeapGuard(stream), "r")
     except H5_ERRORS as exc:
         raise CorruptFileError(f"cannot open the HDF5 file: {exc}") from exc
     with file:

@@ -58,11 +58,12 @@ def _validate_stream(stream: IO[bytes]) -> list[str]:
 def _validate_hdf5(stream: IO[bytes]) -> list[str]:
     import h5py
 
+    from ._hdf5.heapguard import HeapGuard
     from ._hdf5.reader import H5_ERRORS, HDF5Source, read_header
     from ._schema import schema_problems
 
     try:
-        file = h5py.File(stream, "r")
+        file = h5py.File(HeapGuard(stream), "r")
     except H5_ERRORS as exc:
         return [f"cannot open the HDF5 file: {exc}"]
     with file:

@@ -8,6 +8,7 @@ tracemalloc, so a refused petabyte array shows up as a small peak).
 from __future__ import annotations
 
 import io
+import subprocess
 import sys
 import tracemalloc
 from pathlib import Path
@@ -22,6 +23,7 @@ from helpers import Box, Holder, new_session
 from sessionh5 import CorruptFileError, RestoreError, State, UnknownClassError
 from sessionh5._backends import write_backend
 from sessionh5._hdf5 import layout
+from sessionh5._hdf5.heapguard import looping_heap
 from sessionh5._records import ObjectKey, Record
 from sessionh5._walk import SavedSession
 
@@ -212,3 +214,63 @@ def test_attribute_manager_tags_never_replace_session_members(fmt: str, tag: str
     assert type(getattr(target, tag)) is type(member)
     assert vars(target.get_state_manager(tag)) == {"x": 1}
     assert type(vars(target)["_managers"]) is dict
+
+
+def _zeroed_heap_objects(data: bytes) -> bytes:
+    """``data`` with the global heap's objects zeroed from the third one on (a zeroed block)."""
+    start = data.index(b"GCOL\x01")
+    objects = start + 16
+    for _ in range(2):
+        length = int.from_bytes(data[objects + 8:objects + 16], "little")
+        objects += 16 + (length + 7) // 8 * 8
+    return data[:objects] + bytes(256) + data[objects + 256:]
+
+
+_CHILD = """
+import io, sys
+import sessionh5
+from sessionh5._info import info
+data = open(sys.argv[1], "rb").read()
+for call in (lambda: sessionh5.Session("x").restore(io.BytesIO(data)),
+             lambda: info(io.BytesIO(data))):
+    try:
+        call()
+        print("no error")
+    except sessionh5.SessionError as exc:
+        print(type(exc).__name__, exc)
+print(sessionh5.validate(io.BytesIO(data)))
+"""
+
+
+def test_zeroed_global_heap_is_refused_not_an_endless_loop(tmp_path: Path) -> None:
+    """HDF5 loops forever on a zero-size free-space heap object; the reads are guarded.
+
+    Run in a child with a time limit, so a regression fails instead of hanging the suite.
+    """
+    session = new_session()
+    session.h = Holder(rows=[Box(v=f"text {i}") for i in range(5)])
+    buf = io.BytesIO()
+    session.save(buf)
+    damaged = tmp_path / "damaged.h5s"
+    damaged.write_bytes(_zeroed_heap_objects(buf.getvalue()))
+    result = subprocess.run([sys.executable, "-c", _CHILD, str(damaged)], capture_output=True,
+                            text=True, timeout=120, check=True)
+    restore, summary, problems = result.stdout.splitlines()
+    assert restore.startswith("CorruptFileError") and "global heap" in restore
+    assert summary.startswith("CorruptFileError") and "global heap" in summary
+    assert "global heap collection" in problems
+
+
+@pytest.mark.parametrize(("objects", "loops"), [
+    pytest.param([(1, 6), (2, 4), (0, 4096 - 16 - 48)], False, id="sound"),
+    pytest.param([(1, 6), (0, 0)], True, id="zero-free-space"),
+    pytest.param([(1, 6), (7, 0), (0, 4096 - 16 - 40)], False, id="empty-object-advances"),
+])
+def test_looping_heap_mirrors_hdf5s_walk(objects: list[tuple[int, int]], loops: bool) -> None:
+    """Only a walk that stops advancing is refused; sound collections pass."""
+    block = bytearray(b"GCOL\x01\0\0\0" + (4096).to_bytes(8, "little"))
+    for index, length in objects:
+        block += index.to_bytes(2, "little") + bytes(6) + length.to_bytes(8, "little")
+        block += bytes((length + 7) // 8 * 8 if index else max(0, length - 16))
+    block += bytes(4096 - len(block))
+    assert looping_heap(bytes(block)) is loops
