@@ -17,7 +17,7 @@ from ._state import State, StateManager
 from ._triggers import TriggerSet, bracket
 from ._view import View
 from ._walk import walk_session
-from .errors import UsageError, VersionError
+from .errors import CorruptFileError, UsageError, VersionError
 
 __all__ = ["Session"]
 
@@ -235,6 +235,10 @@ class Session:
                  replace_all: bool) -> None:
         for tag in report.managers:
             obj = objects[header.managers[tag]]
+            if not self._is_manager(obj):
+                raise CorruptFileError(
+                    f"the file's state manager {tag!r} restored as a {type(obj).__name__}, "
+                    "which is not a StateManager (and has no snapshot methods registered)")
             if header.attr_info.get(tag) and self._may_become_attribute(tag):
                 setattr(self, tag, obj)
             else:

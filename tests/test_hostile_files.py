@@ -274,3 +274,21 @@ def test_looping_heap_mirrors_hdf5s_walk(objects: list[tuple[int, int]], loops: 
         block += bytes((length + 7) // 8 * 8 if index else max(0, length - 16))
     block += bytes(4096 - len(block))
     assert looping_heap(bytes(block)) is loops
+
+
+@pytest.mark.parametrize("fmt", ["hdf5", "stream"])
+@pytest.mark.parametrize("attribute", [True, False], ids=["attribute", "plain"])
+def test_a_manager_that_is_not_a_state_manager_is_a_corrupt_file(fmt: str,
+                                                                 attribute: bool) -> None:
+    """A manager tag pointing at a plain State object is refused, not set as an attribute."""
+    box = ObjectKey("helpers.Box", 1)
+    header = header_for({"h": box})
+    header.attr_info = {"h": attribute}
+    buf = io.BytesIO()
+    write_backend(buf, SavedSession(header, [Record(box, {"v": 1}, 1)]), format=fmt,
+                  compress=None)
+    target = new_session()
+    with pytest.raises(CorruptFileError, match="'h' restored as a Box, which is not a State"):
+        target.restore(io.BytesIO(buf.getvalue()))
+    assert not hasattr(target, "h")
+    assert target.get_state_manager("h") is None
