@@ -38,3 +38,9 @@ def rng() -> np.random.Generator:
     seed = int(os.environ.get("SESSIONH5_TEST_SEED", "20261126"))
     print(f"rng seed: {seed} (set SESSIONH5_TEST_SEED to change)")
     return np.random.default_rng(seed)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """``--fuzz-cases N``: mutated files per container in tests/test_fuzz.py (default 100)."""
+    parser.addoption("--fuzz-cases", type=int, default=None, metavar="N",
+                     help="mutated files restored per container by the fuzz test")
