@@ -200,8 +200,11 @@ def open_backend(source: Target, *, metadata_only: bool = False,
     first = _peek(source)
     kind = detect_container(first)
     if kind == "hdf5":
-        with _open_hdf5(source, metadata_only) as src:
+        counter = _Progress(0, progress)
+        with _open_hdf5(source, metadata_only, counter) as src:
             yield src
+        if not metadata_only:
+            counter.finish()
     elif kind == "stream":
         from ._stream import read_stream
 
@@ -215,7 +218,7 @@ def open_backend(source: Target, *, metadata_only: bool = False,
 
 
 @contextmanager
-def _open_hdf5(stream: IO[bytes], metadata_only: bool) -> Iterator[Any]:
+def _open_hdf5(stream: IO[bytes], metadata_only: bool, progress: _Progress) -> Iterator[Any]:
     import h5py
 
     from ._hdf5.heapguard import HeapGuard
@@ -227,7 +230,7 @@ def _open_hdf5(stream: IO[bytes], metadata_only: bool) -> Iterator[Any]:
         raise CorruptFileError(f"cannot open the HDF5 file: {exc}") from exc
     with file:
         header = read_header(file)
-        yield _HeaderOnly(header) if metadata_only else HDF5Source(file, header)
+        yield _HeaderOnly(header) if metadata_only else HDF5Source(file, header, progress)
 
 
 class _HeaderOnly:

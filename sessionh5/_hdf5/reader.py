@@ -9,7 +9,8 @@ object's JSON and arrays only when that object is restored.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Sequence
+import math
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -26,7 +27,7 @@ from .digest import check_digest, column_bytes
 from .metadata import read_metadata
 from .values import decode_tree, decode_value
 
-__all__ = ["HDF5Source", "read_header"]
+__all__ = ["HDF5Source", "node_paths", "read_header"]
 
 #: What h5py raises on damaged structures; turned into CorruptFileError at this boundary.
 H5_ERRORS = (OSError, KeyError, ValueError, TypeError, IndexError, RuntimeError)
@@ -76,6 +77,12 @@ def read_header(file: h5py.File) -> SessionHeader:
     return header
 
 
+def node_paths(file: h5py.File) -> list[str]:
+    """The path of every node, indexed by node id (root attributes only)."""
+    with h5_errors("the node index"):
+        return _strings(file.attrs, layout.NODES)
+
+
 @dataclass(slots=True)
 class _NodeInfo:
     path: str
@@ -89,8 +96,12 @@ class _NodeInfo:
 class HDF5Source:
     """A session file opened for restoring; implements the rebuilder's RecordSource."""
 
-    def __init__(self, file: h5py.File, header: SessionHeader | None = None) -> None:
+    def __init__(self, file: h5py.File, header: SessionHeader | None = None,
+                 progress: Any = None) -> None:
+        """``progress`` gets the byte count of each array chunk read; its ``total``
+        attribute, when it has one, is set to the array bytes a restore will read."""
         self.file = file
+        self.progress = progress
         self.header = header if header is not None else read_header(file)
         with h5_errors("the node index"):
             self.paths = _strings(file.attrs, layout.NODES)
@@ -294,20 +305,44 @@ class HDF5Source:
 
     def load(self, key: ObjectKey, resolve: Callable[[ObjectKey], Any]) -> Any:
         node_id, row = self.where[key]
-        path = self.paths[node_id]
-        refs = [resolve(k) for k in self.refs(key)]
+        refs = list(map(resolve, self.refs(key)))
         session = resolve(SESSION_KEY)
+        if row >= 0:
+            # The table was read (inside h5_errors) with its refs; decoding a row touches
+            # no HDF5 object and raises only CorruptFileError, so no guard per row.
+            return decode_tree(self._row_tree(node_id, row), refs, _no_arrays, session)
         with h5_errors(f"the state of {self.location(key)}"):
-            if row < 0:
-                group = self._verified_group(node_id)
-                text = group.attrs[layout.STATE]
-                return decode_value(text, refs, lambda n: self._array(group, n), session)
-            return decode_tree(self._row_tree(node_id, row), refs, _no_arrays(path), session)
+            group = self._verified_group(node_id)
+            text = group.attrs[layout.STATE]
+            return decode_value(text, refs, lambda n: self._array(group, n), session)
 
     def _array(self, group: h5py.Group, name: str) -> np.ndarray:
         if name not in group or not isinstance(group[name], h5py.Dataset):
             raise CorruptFileError(f"{group.name} has no dataset {name!r}")
-        return read_array(group[name])
+        return read_array(group[name], progress=self.progress)
+
+    def expect(self, keys: Iterable[ObjectKey]) -> None:
+        """Set the progress total to the array bytes of ``keys`` (dataset headers only).
+
+        A full restore reads every array: the root's raw-array-bytes attribute says
+        how much. A partial one reads only the arrays of the objects it restores.
+        """
+        if not hasattr(self.progress, "total"):
+            return
+        nodes = {self.where[k][0] for k in keys if self.where[k][1] < 0}
+        if len(nodes) == sum(1 for n in self.nodes if n and n.kind == layout.OBJECT_NODE):
+            raw = self.file.attrs.get(layout.RAW_BYTES)
+            if raw is not None:
+                self.progress.total = int(raw)
+                return
+        self.progress.total = sum(_dataset_bytes(self.group(n)) for n in nodes)
+
+
+def _dataset_bytes(group: h5py.Group) -> int:
+    """Raw bytes of a node's datasets, from their headers."""
+    with h5_errors(f"the arrays of {group.name}"):
+        return sum(math.prod(d.shape or ()) * d.dtype.itemsize for d in group.values()
+                   if isinstance(d, h5py.Dataset))
 
 
 def _column(group: h5py.Group, name: str) -> np.ndarray:
@@ -339,7 +374,5 @@ def _parse(text: bytes, path: str, row: int) -> Any:
         raise CorruptFileError(f"{path}[{row}]: object state is not valid JSON: {exc}") from exc
 
 
-def _no_arrays(path: str) -> Callable[[str], np.ndarray]:
-    def fail(name: str) -> np.ndarray:
-        raise CorruptFileError(f"{path}: a table row refers to dataset {name!r}")
-    return fail
+def _no_arrays(name: str) -> np.ndarray:
+    raise CorruptFileError(f"a table row refers to dataset {name!r}; rows hold no arrays")

@@ -322,7 +322,9 @@ class _Decoder:
         if t is list:
             for i, x in enumerate(v):
                 tx = type(x)
-                if tx is dict or tx is list:
+                if tx is dict and len(x) == 1 and "$ref" in x:
+                    v[i] = self.ref(x["$ref"])
+                elif tx is dict or tx is list:
                     v[i] = self.dec(x)
             return v
         if t is dict:
@@ -334,7 +336,9 @@ class _Decoder:
                     return self.tagged(first, v)
             for k, x in v.items():  # replacing values while iterating keeps the size
                 tx = type(x)
-                if tx is dict or tx is list:
+                if tx is dict and len(x) == 1 and "$ref" in x:
+                    v[k] = self.ref(x["$ref"])
+                elif tx is dict or tx is list:
                     v[k] = self.dec(x)
             return v
         return v
