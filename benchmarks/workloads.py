@@ -13,8 +13,9 @@ import numpy as np
 
 from sessionh5 import Session, State, StateManager
 
-__all__ = ["Annotation", "Collection", "Label", "Marker", "atom_columns", "coordinates",
-           "incompressible", "plain_graph", "volume", "w1", "w2_session"]
+__all__ = ["Annotation", "Blob", "Collection", "Label", "Marker", "Structure", "Volume",
+           "atom_columns", "coordinates", "incompressible", "plain_graph", "volume", "w1",
+           "w1_session", "w2_session"]
 
 #: Noise relative to the blob peaks: a measured map is never perfectly smooth.
 VOLUME_NOISE = 1e-3
@@ -141,7 +142,7 @@ def _w2_links(rng: np.random.Generator, count: int) -> list[list[int]]:
     links: list[list[int]] = []
     n_refs = rng.integers(1, 4, count).tolist()
     earlier = rng.random(count).tolist()
-    hubs = rng.integers(0, _HUBS, count).tolist()
+    hubs = rng.integers(0, min(_HUBS, count), count).tolist()
     for i in range(count):
         targets = [int(earlier[i] * i) if i else 0]
         if n_refs[i] >= 2:
@@ -185,3 +186,41 @@ def plain_graph(scale: float = 1.0) -> dict[str, Any]:
     return {"objects": records,
             "managers": {"markers": list(range(starts[0], starts[1])),
                          "annotations": list(range(starts[1], len(records)))}}
+
+
+# ---- W1 as a session: three managers holding the arrays ------------------------------
+
+
+class Volume(State):
+    """A density map: name, voxel size and the volume array."""
+
+    SESSION_NAME = "bench.Volume"
+
+
+class Structure(State):
+    """Atoms: coordinates and per-atom columns."""
+
+    SESSION_NAME = "bench.Structure"
+
+
+class Blob(State):
+    """Opaque bytes (e.g. a cached image)."""
+
+    SESSION_NAME = "bench.Blob"
+
+
+#: Manager tag -> (class, names of the W1 arrays it holds).
+W1_MANAGERS = {"maps": (Volume, ("volume",)),
+               "atoms": (Structure, ("coordinates", "residue", "element")),
+               "blobs": (Blob, ("random",))}
+
+
+def w1_session(arrays: dict[str, np.ndarray]) -> Session:
+    """Workload W1 as a session: each manager holds one object with its arrays."""
+    session = Session("sessionh5-bench", minimal=True, silent=True)
+    for tag, (cls, names) in W1_MANAGERS.items():
+        obj = cls.__new__(cls)
+        obj.__dict__.update({"name": tag, "voxel_size": [1.0, 1.0, 1.0]})
+        obj.__dict__.update({n: arrays[n] for n in names if n in arrays})
+        session.add_state_manager(tag, Collection([obj]))
+    return session

@@ -1,6 +1,7 @@
 """sessionh5: save and restore an application's whole state in one HDF5 file."""
 
 from ._aliases import UserAliases
+from ._archive import Archive, ArchiveObject, open_archive
 from ._convert import convert
 from ._diff import SessionDiff, diff
 from ._files import SESSION_SUFFIX, save, sdump
@@ -28,6 +29,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "SESSION_SUFFIX",
+    "Archive",
+    "ArchiveObject",
     "CorruptFileError",
     "Model",
     "Models",
@@ -50,6 +53,7 @@ __all__ = [
     "convert",
     "diff",
     "info",
+    "open_archive",
     "save",
     "sdump",
     "standard_metadata",
