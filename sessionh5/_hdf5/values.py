@@ -136,9 +136,9 @@ class ValueEncoder:
     def enc(self, v: Any, path: Any) -> Any:
         t = type(v)
         if t is dict:
-            return self.dict(v, path)
+            return self.enc_dict(v, path)
         if t is list:
-            return self.list(v, path)
+            return self.enc_list(v, path)
         if t is str or t is bool or v is None:
             return v
         if t is int:
@@ -151,7 +151,7 @@ class ValueEncoder:
             return self.ref(self.on_object(v))
         return self.other(t, v, path)
 
-    def dict(self, v: dict, path: Any) -> dict:
+    def enc_dict(self, v: dict[Any, Any], path: Any) -> dict[str, Any]:
         if not _plain_keys(v):
             return {"$dict": self.pairs(v, path)}
         out = {}
@@ -168,8 +168,8 @@ class ValueEncoder:
                 out[k] = self.enc(x, (path, k))
         return out
 
-    def list(self, v: Any, path: Any) -> list:
-        out = []
+    def enc_list(self, v: Any, path: Any) -> list[Any]:
+        out: list[Any] = []
         append = out.append
         for i, x in enumerate(v):
             t = type(x)
@@ -197,7 +197,7 @@ class ValueEncoder:
 
     def other(self, t: type, v: Any, path: Any) -> Any:
         if t is tuple:
-            return {"$tuple": self.list(v, path)}
+            return {"$tuple": self.enc_list(v, path)}
         if isinstance(v, np.ndarray):
             return self.array(v, path)
         if t is set or t is frozenset:
@@ -206,7 +206,7 @@ class ValueEncoder:
         if t is OrderedDict:
             return {"$odict": self.pairs(v, path)}
         if t is deque:
-            return {"$deque": self.list(v, path), "maxlen": v.maxlen}
+            return {"$deque": self.enc_list(v, path), "maxlen": v.maxlen}
         if t is bytes:
             return {"$bytes": _b64(v)}
         if t is bytearray:
