@@ -189,3 +189,44 @@ def restamp(attrs: Any) -> None:
     from sessionh5._hdf5.digest import attrs_digest
 
     attrs.create(layout.DIGEST, attrs_digest(attrs), dtype=h5py.string_dtype())
+
+
+class CountingReader(io.RawIOBase):
+    """A seekable read-only file object that counts every byte handed out.
+
+    Tests of lazy reading (metadata only, info, partial restore, one slice) wrap a
+    file or bytes in it and assert how little was read.
+    """
+
+    def __init__(self, raw: Any) -> None:
+        self.raw = raw
+        self.bytes_read = 0
+
+    @classmethod
+    def of_path(cls, path: Any) -> CountingReader:
+        return cls(open(path, "rb"))
+
+    @classmethod
+    def of_bytes(cls, data: bytes) -> CountingReader:
+        return cls(io.BytesIO(data))
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        n = self.raw.readinto(buffer)
+        self.bytes_read += n or 0
+        return n or 0
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self.raw.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self.raw.tell()
+
+    def close(self) -> None:
+        self.raw.close()
+        super().close()

@@ -6,36 +6,18 @@ Bytes are counted with a file object that sums what h5py reads through it, so
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from helpers import Box, Holder, new_session
+from helpers import Box, CountingReader, Holder, new_session
 
 import sessionh5
 from sessionh5 import ArchiveObject, CorruptFileError, Session
 
 PLANE = (64, 256)  # float64 planes of 128 KiB: one chunk holds 8 of them
 
-
-class CountingFile(io.FileIO):
-    """A read-only file that counts the bytes read through it."""
-
-    def __init__(self, path: Path) -> None:
-        super().__init__(path, "r")
-        self.bytes_read = 0
-
-    def readinto(self, buffer: Any) -> int | None:
-        n = super().readinto(buffer)
-        self.bytes_read += n or 0
-        return n
-
-    def read(self, size: int = -1) -> bytes:
-        data = super().read(size)
-        self.bytes_read += len(data)
-        return data
 
 
 def two_part_session() -> Session:
@@ -60,7 +42,7 @@ def saved(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def counted_restore(path: Path, **kwargs: Any) -> tuple[Session, int]:
     session = new_session(minimal=True)
-    with CountingFile(path) as f:
+    with CountingReader.of_path(path) as f:
         session.restore(f, **kwargs)
     return session, f.bytes_read
 
@@ -82,7 +64,7 @@ def test_archive_lists_metadata_managers_and_objects(saved: Path) -> None:
 
 def test_archive_arrays_are_lazy_and_a_plane_reads_only_its_chunk(saved: Path) -> None:
     """Slicing one plane of an 8 MiB volume reads about one chunk, not the dataset."""
-    with CountingFile(saved) as f, sessionh5.open_archive(f) as archive:
+    with CountingReader.of_path(saved) as f, sessionh5.open_archive(f) as archive:
         arrays = archive.arrays()
         opened = f.bytes_read
         volume = arrays["/maps/Box 52/data"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import io
 import json
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 import h5py
 import numpy as np
 import pytest
+from helpers import CountingReader
 
 import sessionh5
 from sessionh5 import CorruptFileError, Model, Session, State
@@ -136,34 +136,6 @@ def test_info_is_a_frozen_value(saved: Path) -> None:
         summary.app_name = "other"  # type: ignore[misc]
 
 
-class CountingReader(io.RawIOBase):
-    """A read-only file that counts the bytes handed out."""
-
-    def __init__(self, path: Path) -> None:
-        self._file = open(path, "rb")  # noqa: SIM115 - closed in close()
-        self.bytes_read = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        n = self._file.readinto(buffer)
-        self.bytes_read += n or 0
-        return n
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        return self._file.seek(offset, whence)
-
-    def tell(self) -> int:
-        return self._file.tell()
-
-    def close(self) -> None:
-        self._file.close()
-        super().close()
-
 
 def test_info_reads_no_dataset_data(tmp_path: Path) -> None:
     """A file with a 100 MB array is summarised reading well under 1 MB."""
@@ -173,7 +145,7 @@ def test_info_reads_no_dataset_data(tmp_path: Path) -> None:
     session.models.add([model])
     path = sessionh5.save(session, tmp_path / "big.h5s", compress=None)
     assert path.stat().st_size > 100_000_000
-    reader = CountingReader(path)
+    reader = CountingReader.of_path(path)
     with reader:
         summary = info(reader)
     assert summary.raw_array_bytes == 100_000_000

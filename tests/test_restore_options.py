@@ -8,39 +8,9 @@ from typing import Any
 
 import numpy as np
 import pytest
-from helpers import Holder, new_session, save_bytes
+from helpers import CountingReader, Holder, new_session, save_bytes
 
 from sessionh5 import Model, RestoreError, State
-
-
-class CountingReader(io.RawIOBase):
-    """A read-only file wrapper that counts every byte handed out."""
-
-    def __init__(self, raw: Any) -> None:
-        self.raw = raw
-        self.bytes_read = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        n = self.raw.readinto(buffer)
-        self.bytes_read += n or 0
-        return n
-
-    def read(self, size: int = -1) -> bytes:
-        data = self.raw.read(size)
-        self.bytes_read += len(data)
-        return data
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        return self.raw.seek(offset, whence)
-
-    def tell(self) -> int:
-        return self.raw.tell()
 
 
 class Volume(Model):

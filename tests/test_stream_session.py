@@ -16,7 +16,7 @@ from typing import Any
 import lz4.frame
 import numpy as np
 import pytest
-from helpers import Box, Holder, new_session, save_bytes
+from helpers import Box, CountingReader, Holder, new_session, save_bytes
 from stream_variants import flip_bit, record_offsets, replace_at, top_level_values
 
 import sessionh5
@@ -77,30 +77,6 @@ def test_cycle_saved_to_a_cxs_path_leaves_no_file(tmp_path: Path) -> None:
 # --- metadata_only ----------------------------------------------------------------------
 
 
-class CountingReader(io.RawIOBase):
-    """A seekable read-only file that counts the bytes handed out."""
-
-    def __init__(self, data: bytes) -> None:
-        self.raw = io.BytesIO(data)
-        self.bytes_read = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        n = self.raw.readinto(buffer)
-        self.bytes_read += n
-        return n
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        return self.raw.seek(offset, whence)
-
-    def tell(self) -> int:
-        return self.raw.tell()
-
 
 @pytest.mark.parametrize("compress", ["lz4", "gzip", None])
 def test_metadata_only_decodes_only_the_header_and_first_record(compress: str | None) -> None:
@@ -113,7 +89,7 @@ def test_metadata_only_decodes_only_the_header_and_first_record(compress: str | 
     assert len(data) > 24 * 2**20
     target = new_session()
     before = observable_state(target)
-    reader = CountingReader(data)
+    reader = CountingReader.of_bytes(data)
     report = target.restore(reader, metadata_only=True)
     assert report.metadata_only is True
     assert 0 < reader.bytes_read < 2 * 2**20, reader.bytes_read
