@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from ._hdf5.layout import NODE_KIND, OBJECT_NODE, tag_to_name
-from .errors import CorruptFileError, UsageError
+from .errors import UsageError
 
 __all__ = ["Archive", "ArchiveObject", "open_archive"]
 
@@ -111,13 +111,7 @@ def open_archive(source: Source) -> Iterator[Archive]:
     Raises:
         CorruptFileError: not an HDF5 session file (streams have no random access).
     """
-    import h5py
+    from ._hdf5.reader import open_hdf5
 
-    from ._hdf5.reader import H5_ERRORS
-
-    try:
-        file = h5py.File(source, "r")
-    except H5_ERRORS as exc:
-        raise CorruptFileError(f"cannot open {source!r} as an HDF5 session file: {exc}") from exc
-    with file:
+    with open_hdf5(source) as file:
         yield Archive(file)

@@ -219,16 +219,9 @@ def open_backend(source: Target, *, metadata_only: bool = False,
 
 @contextmanager
 def _open_hdf5(stream: IO[bytes], metadata_only: bool, progress: _Progress) -> Iterator[Any]:
-    import h5py
+    from ._hdf5.reader import HDF5Source, open_hdf5, read_header
 
-    from ._hdf5.heapguard import HeapGuard
-    from ._hdf5.reader import H5_ERRORS, HDF5Source, read_header
-
-    try:
-        file = h5py.File(HeapGuard(stream), "r")
-    except H5_ERRORS as exc:
-        raise CorruptFileError(f"cannot open the HDF5 file: {exc}") from exc
-    with file:
+    with open_hdf5(stream) as file:
         header = read_header(file)
         yield _HeaderOnly(header) if metadata_only else HDF5Source(file, header, progress)
 

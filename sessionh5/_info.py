@@ -157,17 +157,10 @@ def _stream_size(stream: IO[bytes]) -> int | None:
 
 
 def _hdf5_info(stream: IO[bytes], size: int | None, name: str | None) -> SessionInfo:
-    import h5py
-
-    from ._hdf5.heapguard import HeapGuard
     from ._hdf5.inspect import read_root_facts, scan_nodes
-    from ._hdf5.reader import H5_ERRORS, read_header
+    from ._hdf5.reader import open_hdf5, read_header
 
-    try:
-        file = h5py.File(HeapGuard(stream), "r")
-    except H5_ERRORS as exc:
-        raise CorruptFileError(f"cannot open the HDF5 file: {exc}") from exc
-    with file:
+    with open_hdf5(stream) as file:
         header = read_header(file)
         facts = read_root_facts(file)
         nodes = scan_nodes(file)

@@ -81,17 +81,10 @@ def session_tree(source: Source, path: str | None = None) -> TreeEntry:
 
 
 def _hdf5_tree(stream: IO[bytes]) -> TreeEntry:
-    import h5py
-
-    from ._hdf5.heapguard import HeapGuard
     from ._hdf5.inspect import scan_nodes
-    from ._hdf5.reader import H5_ERRORS, read_header
+    from ._hdf5.reader import open_hdf5, read_header
 
-    try:
-        file = h5py.File(HeapGuard(stream), "r")
-    except H5_ERRORS as exc:
-        raise CorruptFileError(f"cannot open the HDF5 file: {exc}") from exc
-    with file:
+    with open_hdf5(stream) as file:
         read_header(file)  # refuses non-session files with a clear message
         nodes = scan_nodes(file)
     return _assemble([_node_entry(n) for n in nodes])

@@ -9,7 +9,6 @@ slow remote reads, so nothing here reads dataset values: a table's row count is 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import h5py
 import numpy as np
@@ -29,6 +28,8 @@ from .layout import (
     tag_to_name,
 )
 from .reader import h5_errors
+from .reader import strings as _strings
+from .reader import text as _text
 
 __all__ = ["ArrayEntry", "NodeEntry", "RootFacts", "read_root_facts", "scan_nodes"]
 
@@ -66,14 +67,6 @@ class RootFacts:
     layout_version: int
     filters_needed: tuple[str, ...]
     raw_array_bytes: int | None
-
-
-def _text(value: Any) -> str:
-    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
-
-
-def _strings(attrs: h5py.AttributeManager, name: str) -> list[str]:
-    return [_text(v) for v in np.atleast_1d(attrs[name])] if name in attrs else []
 
 
 def read_root_facts(file: h5py.File) -> RootFacts:

@@ -18,7 +18,7 @@ import numpy as np
 from ..errors import CorruptFileError
 from .arrays import DTYPE_ATTR, _from_storage, read_array
 from .compression import TINY_NBYTES, CorruptChunkError
-from .reader import H5_ERRORS, HDF5Source, read_header
+from .reader import H5_ERRORS, HDF5Source, open_hdf5, read_header
 
 __all__ = ["LazyHDF5Source", "StoredArray", "open_lazy"]
 
@@ -83,9 +83,5 @@ class LazyHDF5Source(HDF5Source):
 @contextmanager
 def open_lazy(stream: IO[bytes]) -> Iterator[LazyHDF5Source]:
     """Open an HDF5 session file as a LazyHDF5Source (closed on exit)."""
-    try:
-        file = h5py.File(stream, "r")
-    except H5_ERRORS as exc:
-        raise CorruptFileError(f"cannot open the HDF5 file: {exc}") from exc
-    with file:
+    with open_hdf5(stream) as file:
         yield LazyHDF5Source(file, read_header(file))

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 
 import h5py
 import numpy as np
@@ -24,6 +25,7 @@ from ..errors import CorruptFileError, SessionError, VersionError
 from . import layout
 from .arrays import check_allocation, read_array
 from .digest import check_digest, column_bytes
+from .heapguard import HeapGuard
 from .metadata import read_metadata
 from .values import decode_tree, decode_value
 
@@ -44,12 +46,33 @@ def h5_errors(where: str) -> Iterator[None]:
         raise CorruptFileError(f"cannot read {where}: {exc}") from exc
 
 
-def _text(value: Any) -> str:
+@contextmanager
+def open_hdf5(source: str | os.PathLike[str] | IO[bytes]) -> Iterator[h5py.File]:
+    """Open a session file read-only, every read passing the global-heap guard.
+
+    The one way sessionh5 opens files for reading, so no reader can be led into
+    the HDF5 library's endless loop on a damaged heap (see heapguard.py).
+    """
+    if isinstance(source, (str, os.PathLike)):
+        with open(source, "rb") as stream, open_hdf5(stream) as file:
+            yield file
+        return
+    try:
+        file = h5py.File(HeapGuard(source), "r")
+    except H5_ERRORS as exc:
+        raise CorruptFileError(f"cannot open the HDF5 file: {exc}") from exc
+    with file:
+        yield file
+
+
+def text(value: Any) -> str:
+    """An attribute string as str (h5py hands out bytes or str depending on storage)."""
     return value.decode("utf-8") if isinstance(value, bytes) else str(value)
 
 
-def _strings(attrs: h5py.AttributeManager, name: str) -> list[str]:
-    return [_text(v) for v in np.atleast_1d(attrs[name])] if name in attrs else []
+def strings(attrs: h5py.AttributeManager, name: str) -> list[str]:
+    """A string-array attribute as a list of str; [] when absent."""
+    return [text(v) for v in np.atleast_1d(attrs[name])] if name in attrs else []
 
 
 def read_header(file: h5py.File) -> SessionHeader:
@@ -66,21 +89,21 @@ def read_header(file: h5py.File) -> SessionHeader:
                 f"versions {sorted(layout.READABLE_LAYOUTS)}; upgrade sessionh5 to open it")
         check_digest(attrs, "the root attributes (metadata)")
         header = SessionHeader(
-            app_name=_text(attrs[layout.APP_NAME]),
+            app_name=text(attrs[layout.APP_NAME]),
             session_version=int(attrs[layout.SESSION_VERSION]),
             metadata=read_metadata(attrs),
             providers={k: (str(v[0]), int(v[1]))
-                       for k, v in json.loads(_text(attrs[layout.PROVIDERS])).items()},
+                       for k, v in json.loads(text(attrs[layout.PROVIDERS])).items()},
         )
-        attr_tags = set(_strings(attrs, layout.ATTR_MANAGERS))
-        header.attr_info = {t: t in attr_tags for t in _strings(attrs, layout.MANAGERS)}
+        attr_tags = set(strings(attrs, layout.ATTR_MANAGERS))
+        header.attr_info = {t: t in attr_tags for t in strings(attrs, layout.MANAGERS)}
     return header
 
 
 def node_paths(file: h5py.File) -> list[str]:
     """The path of every node, indexed by node id (root attributes only)."""
     with h5_errors("the node index"):
-        return _strings(file.attrs, layout.NODES)
+        return strings(file.attrs, layout.NODES)
 
 
 @dataclass(slots=True)
@@ -104,7 +127,7 @@ class HDF5Source:
         self.progress = progress
         self.header = header if header is not None else read_header(file)
         with h5_errors("the node index"):
-            self.paths = _strings(file.attrs, layout.NODES)
+            self.paths = strings(file.attrs, layout.NODES)
             self.nodes: list[_NodeInfo | None] = [None] * len(self.paths)
             self.where: dict[ObjectKey, tuple[int, int]] = {}
             for node_id in range(len(self.paths)):
@@ -141,9 +164,9 @@ class HDF5Source:
         with h5_errors(path):
             group = self.file[path]
             attrs = group.attrs
-            kind = _text(attrs[layout.NODE_KIND])
-            class_name = _text(attrs[layout.CLASS])
-            provider = _text(attrs[layout.PROVIDER]) if layout.PROVIDER in attrs else None
+            kind = text(attrs[layout.NODE_KIND])
+            class_name = text(attrs[layout.CLASS])
+            provider = text(attrs[layout.PROVIDER]) if layout.PROVIDER in attrs else None
             version = int(attrs[layout.VERSION]) if layout.VERSION in attrs else None
             if kind == layout.TABLE_NODE:
                 ordinals = np.asarray(_column(group, layout.T_ORDINAL), dtype=np.int64).tolist()
