@@ -9,6 +9,7 @@ from collections import OrderedDict, deque
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import msgpack
 import numpy as np
 import pytest
 from stream_variants import (
@@ -31,6 +32,7 @@ from stream_variants import (
 
 from sessionh5._records import SESSION_KEY, ObjectKey, PngImage, Record, SessionHeader
 from sessionh5._stream import StreamContent, detect_container, read_stream, write_stream
+from sessionh5._stream.digest import DIGEST_KEY, DIGEST_TAIL
 from sessionh5._stream.extcodes import pack_reference, unpack_reference
 from sessionh5.errors import (
     CorruptFileError,
@@ -113,12 +115,31 @@ def test_fixture_reencodes_equal(name: str, how: str | None) -> None:
 
 @pytest.mark.parametrize("name", FIXTURE_NAMES)
 def test_fixture_reencodes_byte_for_byte(name: str) -> None:
-    """Uncompressed, the output equals the original except the dropped ext-11 wrapper."""
+    """Uncompressed, the output equals the original except the dropped ext-11 wrapper
+    and the digest entry our writer appends to the metadata map."""
     raw = raw_stream(name)
-    ours = encode(read_fixture(name))
+    ours = without_digest_entry(encode(read_fixture(name)))
     wrapper = raw.index(b"\xafstructure state\xc8") + 16  # ext 16 header: c8, length, 0b
     assert raw[wrapper] == 0xC8 and raw[wrapper + 3] == 11
     assert ours == raw[:wrapper] + raw[wrapper + 4 :]
+
+
+def without_digest_entry(stream: bytes) -> bytes:
+    """Drop the trailing metadata entry ``sessionh5-digest`` (and count it out of the map)."""
+    start = stream.index(msgpack.packb(DIGEST_KEY))
+    body = stream[:start] + stream[start + DIGEST_TAIL :]
+    header_end = body.index(b"\n") + 1
+    assert 0x81 <= body[header_end] <= 0x8F  # a fixmap: the count is in the low bits
+    return body[:header_end] + bytes([body[header_end] - 1]) + body[header_end + 1 :]
+
+
+def test_uncompressed_stream_detects_a_flipped_byte_by_its_digest() -> None:
+    """Without a frame checksum, the metadata digest catches damage anywhere after the header."""
+    data = encode(read_fixture("esp"))
+    damaged = bytearray(data)
+    damaged[len(data) // 2] ^= 0x01
+    with pytest.raises(CorruptFileError, match=r"(digest|cannot be decoded)"):
+        read_stream(io.BytesIO(bytes(damaged)))
 
 
 @pytest.mark.parametrize("how", ["lz4", None])

@@ -20,6 +20,7 @@ import msgpack  # type: ignore[import-untyped]
 from .._records import ObjectKey, PngImage, Record, SessionHeader
 from ..errors import CorruptFileError
 from .container import StreamContent, decompressed_chunks, read_header_line
+from .digest import DIGEST_KEY, DIGEST_TAIL, BodyDigest
 from .extcodes import (
     ATTR_INFO_KEY,
     CLASS_VERSIONS_KEY,
@@ -64,12 +65,31 @@ def _read_records(values: _TopLevel, header: SessionHeader, metadata_only: bool)
         builder.add(item)
         if metadata_only:
             return builder.content()
+        if item.number == 1:
+            _start_digest(values, builder, item)
         if builder.finished:
             _check_no_trailing(values, item)
+            _check_digest(values, builder, item)
             return builder.content()
     raise CorruptFileError(
         f"corrupt session file: truncated after record {values.count} (no end marker)"
     )
+
+
+def _start_digest(values: _TopLevel, builder: _ContentBuilder, metadata: _Item) -> None:
+    """Uncompressed sessionh5 streams end their metadata with a digest entry (digest.py)."""
+    if builder.body_digest is None:
+        values.digest.stop()
+    else:
+        values.digest.skip(metadata.end - DIGEST_TAIL, metadata.end)
+
+
+def _check_digest(values: _TopLevel, builder: _ContentBuilder, end: _Item) -> None:
+    if builder.body_digest is not None and values.digest.hexdigest() != builder.body_digest:
+        raise CorruptFileError(
+            f"corrupt session file: the content does not match the digest stored in its "
+            f"metadata (checked at the end marker, record {end.number})"
+        )
 
 
 def _check_no_trailing(values: _TopLevel, end: _Item) -> None:
@@ -92,6 +112,7 @@ class _Item:
     offset: int
     value: Any
     references: list[ObjectKey]
+    end: int  # offset just after the value, counted from the first byte after the header
 
 
 class _TopLevel:
@@ -110,6 +131,7 @@ class _TopLevel:
         self._fed = 0
         self._offset_base = offset_base
         self.count = 0
+        self.digest = BodyDigest()
 
     def items(self) -> Iterator[_Item]:
         """Yield values as soon as they are complete; fail if the data ends inside one."""
@@ -134,6 +156,7 @@ class _TopLevel:
                 f"corrupt session file: record {self.count + 1} is larger than 4 GiB"
             ) from exc
         self._fed += len(chunk)
+        self.digest.feed(chunk)
 
     def _complete_values(self) -> Iterator[_Item]:
         while True:
@@ -150,7 +173,8 @@ class _TopLevel:
                     f"cannot be decoded: {exc}"
                 ) from exc
             self.count += 1
-            yield _Item(self.count, offset, value, self._decoder.take_references())
+            references = self._decoder.take_references()
+            yield _Item(self.count, offset, value, references, int(self._unpacker.tell()))
 
     def _offset(self) -> int:
         return self._offset_base + int(self._unpacker.tell())
@@ -367,6 +391,7 @@ class _ContentBuilder:
         self._written: set[ObjectKey] = set()
         self._versions: dict[str, int] = {}
         self._expect: Callable[[_Item], None] = self._metadata
+        self.body_digest: str | None = None
 
     def add(self, item: _Item) -> None:
         """Accept the next top-level value or raise CorruptFileError saying what is wrong."""
@@ -386,10 +411,21 @@ class _ContentBuilder:
         metadata = item.value
         if type(metadata) is not dict or not all(type(key) is str for key in metadata):
             raise self._error(item, f"metadata must be a map with str keys, got {_kind(metadata)}")
+        self.body_digest = self._digest_entry(item, metadata)
         self.header.attr_info = self._attr_info(item, metadata.pop(ATTR_INFO_KEY, {}))
         self._versions = self._class_versions(item, metadata.pop(CLASS_VERSIONS_KEY, {}))
         self.header.metadata = metadata
         self._expect = self._providers
+
+    def _digest_entry(self, item: _Item, metadata: dict[str, Any]) -> str | None:
+        if DIGEST_KEY not in metadata:
+            return None
+        if next(reversed(metadata)) != DIGEST_KEY:
+            raise self._error(item, f"metadata {DIGEST_KEY!r} is not the last entry")
+        value = metadata.pop(DIGEST_KEY)
+        if type(value) is not str or len(value) != 32:
+            raise self._error(item, f"metadata {DIGEST_KEY!r} is not a 32-character digest")
+        return value
 
     def _attr_info(self, item: _Item, value: Any) -> dict[str, bool]:
         if type(value) is not dict or not all(

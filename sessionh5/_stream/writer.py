@@ -8,6 +8,8 @@ something else.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
@@ -25,6 +27,7 @@ from .container import (
     compressed_writer,
     format_header_line,
 )
+from .digest import DIGEST_KEY, DIGEST_TAIL, new_digest
 from .extcodes import (
     ATTR_INFO_KEY,
     CLASS_VERSIONS_KEY,
@@ -68,21 +71,52 @@ def write_stream(
         raise UsageError("only session version 3 streams can be written")
     tags_after = _tag_positions(content)
     encoder = _ValueEncoder()
+    metadata = _metadata(content)
+    body = _body(content, encoder, tags_after, progress)
     with compressed_writer(fileobj, compress) as out:
         out.write(header_line)
-        out.write(encoder.pack_top(_metadata(content), "the metadata"))
-        out.write(encoder.pack_top(_providers(content), "the provider table"))
-        for records in _chunked(_records(content, encoder, tags_after)):
-            out.write(records)
-            if progress is not None:
-                progress(len(records))
-        out.write(encoder.pack_top(None, "the end marker"))
+        if compress is None:
+            _write_digested(out, encoder, metadata, body)
+        else:
+            out.write(encoder.pack_top(metadata, "the metadata"))
+            for part in body:
+                out.write(part)
+
+
+def _body(content: StreamContent, encoder: _ValueEncoder, tags_after: dict[int, list[str]],
+          progress: Callable[[int], None] | None) -> Iterator[bytes]:
+    """Everything after the metadata: provider table, records, end marker."""
+    yield encoder.pack_top(_providers(content), "the provider table")
+    for records in _chunked(_records(content, encoder, tags_after)):
+        yield records
+        if progress is not None:
+            progress(len(records))
+    yield encoder.pack_top(None, "the end marker")
+
+
+def _write_digested(out: BinaryIO, encoder: _ValueEncoder, metadata: dict[str, Any],
+                    body: Iterator[bytes]) -> None:
+    """Metadata ending in a digest entry over everything else (see digest.py).
+
+    The body goes to a scratch file first, since the digest it needs is written
+    before it; only uncompressed streams pay that copy.
+    """
+    placeholder = encoder.pack_top({**metadata, DIGEST_KEY: "0" * 32}, "the metadata")
+    head = placeholder[:-DIGEST_TAIL]
+    digest = new_digest(head)
+    with tempfile.TemporaryFile() as spool:
+        for part in body:
+            digest.update(part)
+            spool.write(part)
+        out.write(head + msgpack.packb(DIGEST_KEY) + msgpack.packb(digest.hexdigest()))
+        spool.seek(0)
+        shutil.copyfileobj(spool, out, 1 << 20)
 
 
 def _metadata(content: StreamContent) -> dict[str, Any]:
     """Metadata plus attr_info and, when any record has one, the class versions."""
     header = content.header
-    for reserved in (ATTR_INFO_KEY, CLASS_VERSIONS_KEY):
+    for reserved in (ATTR_INFO_KEY, CLASS_VERSIONS_KEY, DIGEST_KEY):
         if reserved in header.metadata:
             raise UsageError(f"metadata key {reserved!r} is reserved for the stream writer")
     metadata = dict(header.metadata)
