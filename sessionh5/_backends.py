@@ -105,9 +105,23 @@ def write_backend(target: Target, saved: SavedSession, *, format: str, compress:
                 write_stream(out, content, compress=compress, progress=counter)
         else:
             write_stream(target, content, compress=compress, progress=counter)
+            _drop_stale_tail(target)
         counter.finish()
     else:
         raise UsageError(f"format must be 'hdf5' or 'stream', not {format!r}")
+
+
+def _drop_stale_tail(stream: IO[bytes]) -> None:
+    """Cut what a longer earlier content left after the new stream (as HDF5 does).
+
+    A stream must end at its nil marker; without this, saving a smaller session into
+    a reused BytesIO or file object would leave a file that no longer restores.
+    """
+    try:
+        if stream.seekable():
+            stream.truncate()
+    except (OSError, ValueError):  # io.UnsupportedOperation is both kinds
+        pass
 
 
 def stream_order(keys: Sequence[ObjectKey],

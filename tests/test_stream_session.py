@@ -235,3 +235,19 @@ def test_flipped_bit_in_lz4_stream_is_detected() -> None:
     with pytest.raises(RestoreError, match="damaged lz4 compression"):
         target.restore(io.BytesIO(flip_bit(data, len(data) // 2, 5)))
     assert observable_state(target) == before
+
+
+def test_saving_a_smaller_session_into_a_reused_stream_leaves_no_stale_tail() -> None:
+    """A BytesIO that held a bigger session restores the new one after a second save."""
+    big = new_session()
+    big.h = Holder(data=np.arange(100_000.0))
+    buf = io.BytesIO()
+    big.save(buf, format="stream")
+    small = new_session()
+    small.h = Holder(data=[1, 2, 3])
+    buf.seek(0)
+    small.save(buf, format="stream")
+    buf.seek(0)
+    restored = new_session()
+    restored.restore(buf)
+    assert restored.h.data == [1, 2, 3]
