@@ -242,3 +242,18 @@ def test_cli_validate_exit_codes(hdf5_bytes: bytes, tmp_path: Path,
     assert lines[0] == f"{bad}: 1 problem(s)"
     assert lines[1].startswith("  - array '/h/Box 7/data' is corrupt")
     assert main(["validate", str(tmp_path / "missing.h5s")]) == 1
+
+
+def test_validate_reads_each_array_once_and_reports_progress(tmp_path) -> None:
+    """Arrays an object's state reads are not read again by the dataset sweep."""
+    session = new_session(minimal=True)
+    session.h = Holder(data=np.arange(500_000, dtype=np.float64), other=np.ones(200_000))
+    path = tmp_path / "v.h5s"
+    sessionh5.save(session, path)
+    calls: list[tuple[int, int]] = []
+    assert sessionh5.validate(path, progress=lambda done, total: calls.append((done, total))) == []
+    raw = 500_000 * 8 + 200_000 * 8
+    assert calls[-1] == (raw, raw)
+    assert all(done <= total == raw for done, total in calls)
+    # a second read of either array would repeat (raw, raw) for each of its chunks
+    assert sum(1 for done, _ in calls if done == raw) <= 2

@@ -7,6 +7,7 @@ from typing import Any
 
 from .._validate import validate
 from ._files import open_file
+from .progress import progress_bar
 
 
 def add_parser(subparsers: Any) -> None:
@@ -22,8 +23,8 @@ def add_parser(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print ``FILE: OK`` or the problems of ``args.file``; the exit code says which."""
-    with open_file(args.file) as stream:
-        problems = validate(stream)
+    with open_file(args.file) as stream, progress_bar("validating") as progress:
+        problems = validate(stream, progress=progress)
     if not problems:
         print(f"{args.file}: OK")
         return 0

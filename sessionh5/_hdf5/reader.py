@@ -125,6 +125,8 @@ class HDF5Source:
         attribute, when it has one, is set to the array bytes a restore will read."""
         self.file = file
         self.progress = progress
+        #: Paths of the datasets read so far (validate reads each array once).
+        self.arrays_read: set[str] = set()
         self.header = header if header is not None else read_header(file)
         with h5_errors("the node index"):
             self.paths = strings(file.attrs, layout.NODES)
@@ -342,6 +344,7 @@ class HDF5Source:
     def _array(self, group: h5py.Group, name: str) -> np.ndarray:
         if name not in group or not isinstance(group[name], h5py.Dataset):
             raise CorruptFileError(f"{group.name} has no dataset {name!r}")
+        self.arrays_read.add(f"{group.name}/{name}")
         return read_array(group[name], progress=self.progress)
 
     def expect(self, keys: Iterable[ObjectKey]) -> None:
