@@ -18,7 +18,7 @@ from ._hdf5 import layout
 
 __all__ = ["layout_document", "load_schema", "schema_problems"]
 
-SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
+SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"  # a link to the top-level schemas/
 
 
 def load_schema(version: int = layout.LAYOUT_VERSION) -> dict[str, Any]:
