@@ -55,7 +55,7 @@ class _Progress:
 
 def _plain_records(saved: SavedSession) -> list[Record]:
     """Walked (encoded) records as plain values with ObjectKey references, for the stream."""
-    from ._hdf5.values import EncodedValue, decode_value
+    from ._encoding import EncodedValue, decode_value
 
     records = []
     for record in saved.records:
@@ -146,7 +146,7 @@ def stream_order(keys: Sequence[ObjectKey],
 
 def _estimated_size(records: list[Record]) -> int:
     """Uncompressed stream size for progress totals: array bytes plus ~64 per record."""
-    from ._hdf5.values import EncodedValue
+    from ._encoding import EncodedValue
 
     total = 64 * len(records)
     for record in records:

@@ -2,7 +2,7 @@
 
 Starting from the state managers, the walker calls ``take_snapshot`` on each
 object it reaches and encodes the returned data in the same pass (see
-``_hdf5/values.py``): saved objects met on the way get an :class:`ObjectKey`
+``_encoding.py``): saved objects met on the way get an :class:`ObjectKey`
 and join the queue, and anything no encoding can store is refused with the
 path where it sits. It never touches a file.
 """
@@ -14,8 +14,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from ._encoding import EncodedValue, ValueEncoder, decode_value, encode_value
 from ._graph import closure, dependency_components
-from ._hdf5.values import EncodedValue, ValueEncoder, decode_value, encode_value
 from ._records import SESSION_KEY, ObjectKey, Record, SessionHeader
 from ._snapshot_methods import ClassInfo, SnapshotMethodsTable
 from ._state import State

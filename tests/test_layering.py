@@ -12,7 +12,7 @@ CONTAINER_LIBRARIES = {"h5py", "hdf5plugin", "msgpack", "lz4", "pickle", "marsha
 #: Modules that make up the container-neutral core.
 CORE = ["_classes", "_state", "_snapshot_methods", "_graph", "_walk", "_rebuild", "_records",
         "_models", "_view", "_aliases", "_session_log", "_logger", "_triggers", "_metadata",
-        "_gc", "errors", "_hdf5/values"]
+        "_gc", "errors", "_encoding"]
 
 
 def imports_of(path: Path) -> set[str]:
@@ -32,11 +32,9 @@ def test_core_module_imports_no_container_library(module):
     assert imported & CONTAINER_LIBRARIES == set()
 
 
-@pytest.mark.parametrize("module", [m for m in CORE if m != "_hdf5/values"])
-def test_core_module_imports_no_backend_except_the_value_encoding(module):
-    """The walker encodes with _hdf5.values, which imports neither h5py nor hdf5plugin."""
-    backends = {n for n in imports_of(PACKAGE / f"{module}.py")
-                if "_stream" in n or ("_hdf5" in n and not n.endswith("_hdf5.values"))}
+@pytest.mark.parametrize("module", CORE)
+def test_core_module_imports_no_backend_package(module):
+    backends = {n for n in imports_of(PACKAGE / f"{module}.py") if "_stream" in n or "_hdf5" in n}
     assert backends == set()
 
 

@@ -13,9 +13,9 @@ from typing import Any
 import h5py
 import numpy as np
 
+from .._encoding import decode_value, encode_value
 from ..errors import CorruptFileError, UsageError
 from . import layout
-from .values import decode_value, encode_value
 
 __all__ = ["read_metadata", "write_metadata"]
 

@@ -20,6 +20,7 @@ import h5py
 import numpy as np
 import orjson
 
+from .._encoding import decode_tree, decode_value
 from .._records import SESSION_KEY, ObjectKey, SessionHeader
 from ..errors import CorruptFileError, SessionError, VersionError
 from . import layout
@@ -27,7 +28,6 @@ from .arrays import check_allocation, read_array
 from .digest import check_digest, column_bytes
 from .heapguard import HeapGuard
 from .metadata import read_metadata
-from .values import decode_tree, decode_value
 
 __all__ = ["HDF5Source", "node_paths", "read_header"]
 

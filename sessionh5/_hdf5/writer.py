@@ -20,6 +20,7 @@ import h5py
 import hdf5plugin
 import numpy as np
 
+from .._encoding import EncodedValue, encode_value
 from .._graph import owners
 from .._records import ObjectKey, Record, SessionHeader
 from . import layout
@@ -27,7 +28,6 @@ from .arrays import write_array
 from .compression import TINY_NBYTES, Compression
 from .digest import attrs_digest, column_bytes
 from .metadata import write_metadata
-from .values import EncodedValue, encode_value
 
 __all__ = ["write_session"]
 

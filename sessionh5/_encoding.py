@@ -1,9 +1,12 @@
-"""Plain snapshot values <-> tagged JSON, the readable text stored for every object.
+"""Plain snapshot values <-> tagged JSON: the encoded form every saved object takes.
 
+The walker encodes each snapshot here in one pass; the HDF5 backend stores the
+JSON text as it is, and the stream backend decodes it back to plain values.
 JSON natives stay as they are; every other type becomes an object whose first key
 starts with ``$`` (``{"$tuple": [1, 2]}``, ``{"$ref": 0}``), so ``h5dump`` output
-reads like the state itself. Arrays above a small size are lifted out into HDF5
-datasets and appear as ``{"$dataset": "name"}``. See docs/format.md for the list.
+reads like the state itself. Arrays above a small size are lifted out (into HDF5
+datasets) and appear as ``{"$dataset": "name"}``. See docs/format.md for the list.
+This module imports no container library.
 """
 
 from __future__ import annotations
@@ -19,8 +22,8 @@ import numpy as np
 import orjson
 from numpy.lib.format import descr_to_dtype
 
-from .._records import SESSION_KEY, ObjectKey, PngImage
-from ..errors import CorruptFileError, UnsupportedValueError
+from ._records import SESSION_KEY, ObjectKey, PngImage
+from .errors import CorruptFileError, UnsupportedValueError
 
 __all__ = [
     "INLINE_ARRAY_BYTES", "EncodedValue", "ValueEncoder", "decode_tree", "decode_value",
