@@ -810,3 +810,30 @@ def test_unseekable_files(how: str | None) -> None:
     pipe = WriteOnlyPipe()
     write_stream(pipe, content, compress=how)  # type: ignore[arg-type]
     assert_same_content(content, read_stream(ReadOnlyPipe(pipe.data)))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "array",
+    [
+        pytest.param(np.arange(40_000, dtype="<f8"), id="f8"),
+        pytest.param(np.arange(60_000, dtype=">i4").reshape(300, 200), id="big-endian-2d"),
+        pytest.param(np.ones((50, 50, 50), dtype=np.complex64), id="complex"),
+        pytest.param(np.zeros(20_000, dtype=[("x", "<f4"), ("n", "u1")]), id="structured"),
+        pytest.param(np.array(["abcd"] * 20_000, dtype="S4"), id="bytes"),
+    ],
+)
+def test_large_arrays_decode_exactly_and_writable(array: np.ndarray) -> None:
+    """Arrays over LARGE_ARRAY_PAYLOAD take the one-copy path; values, dtype, writability."""
+    got = roundtrip(content_with(array), None).records[-1].data
+    assert_same(got, array)
+    assert got.flags.writeable and got.flags.c_contiguous
+
+
+def test_large_array_with_a_wrong_data_length_is_corrupt() -> None:
+    """The one-copy path refuses what it cannot check; the full decode names the problem."""
+    array = np.arange(40_000, dtype="<f8")
+    data = bytearray(encode(content_with(array)))
+    marker = data.index(b"\xc6" + (array.nbytes).to_bytes(4, "big"))
+    data[marker + 1:marker + 5] = (array.nbytes - 8).to_bytes(4, "big")
+    with pytest.raises(CorruptFileError):
+        read_stream(io.BytesIO(bytes(data)))

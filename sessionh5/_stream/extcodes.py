@@ -9,10 +9,12 @@ in one place.
 
 from __future__ import annotations
 
+import io
 import math
 from enum import IntEnum
 from typing import Any, cast
 
+import msgpack  # type: ignore[import-untyped]
 import numpy as np
 from numpy.lib.format import descr_to_dtype
 
@@ -210,6 +212,52 @@ def _storable_dtype(dtype: np.dtype, value: object) -> np.dtype:
 
 def array_from_payload(value: Any) -> np.ndarray:
     """Rebuild a writable array, checking the declared size against the data first."""
+    dtype, shape = _array_header(value)
+    return _array_from_bytes(value[b"data"], dtype, shape)
+
+
+#: Arrays whose packed payload is at least this big are decoded by array_from_packed.
+LARGE_ARRAY_PAYLOAD = 1 << 16
+_BIN_LENGTH_BYTES = {0xC4: 1, 0xC5: 2, 0xC6: 4}
+
+
+def array_from_packed(payload: bytes) -> np.ndarray | None:
+    """Decode a large ext-1 payload copying the array bytes once, not twice.
+
+    Unpacking the payload map first copies the data into a bytes object, which
+    then has to be copied again into a writable array. Writers put ``data`` last,
+    so the other three entries are unpacked and the data is copied straight out of
+    the payload. Returns None for any other layout (the caller unpacks it fully).
+    """
+    unpacker = msgpack.Unpacker(io.BytesIO(payload), raw=False, use_list=True, read_size=4096)
+    try:
+        if unpacker.read_map_header() != 4:
+            return None
+        fields = {}
+        for _ in range(3):
+            key = unpacker.unpack()
+            fields[key] = unpacker.unpack()
+        if unpacker.unpack() != b"data":
+            return None
+        start = unpacker.tell()
+    except (ValueError, TypeError, msgpack.OutOfData):
+        return None  # the full unpack reports what is wrong
+    size_bytes = _BIN_LENGTH_BYTES.get(payload[start]) if start < len(payload) else None
+    if size_bytes is None:
+        return None
+    offset = start + 1 + size_bytes
+    length = int.from_bytes(payload[start + 1:offset], "big")
+    if offset + length != len(payload) or fields.get(b"kind") != b"":
+        return None  # structured dtypes (descr with nested extensions) take the full path
+    dtype, shape = _array_header({**fields, b"data": None})
+    if math.prod(shape) * dtype.itemsize != length or dtype.fields is not None:
+        return None
+    return np.frombuffer(payload, dtype=dtype, count=math.prod(shape),
+                         offset=offset).reshape(shape).copy()
+
+
+def _array_header(value: Any) -> tuple[np.dtype, tuple[int, ...]]:
+    """The dtype and shape of an ext-1 map, checked."""
     fields = _bytes_map(value, (b"kind", b"dtype", b"shape", b"data"), "numpy array")
     kind = fields[b"kind"]
     if kind == b"":
@@ -218,7 +266,7 @@ def array_from_payload(value: Any) -> np.ndarray:
         dtype = _dtype_from_descr(fields[b"dtype"])
     else:
         raise MalformedPayload(f"numpy array kind {kind!r} is not b'' or b'V'")
-    return _array_from_bytes(fields[b"data"], dtype, _shape(fields[b"shape"], "numpy array"))
+    return dtype, _shape(fields[b"shape"], "numpy array")
 
 
 def scalar_from_payload(value: Any) -> np.generic:

@@ -24,9 +24,11 @@ from .digest import DIGEST_KEY, DIGEST_TAIL, BodyDigest
 from .extcodes import (
     ATTR_INFO_KEY,
     CLASS_VERSIONS_KEY,
+    LARGE_ARRAY_PAYLOAD,
     MAX_EXT_NESTING,
     ExtCode,
     MalformedPayload,
+    array_from_packed,
     array_from_payload,
     scalar_from_payload,
     structured_scalar_from_payload,
@@ -211,6 +213,10 @@ class _ValueDecoder:
             return _datetime_from_payload(self._text_payload(payload))
         if code not in _PACKED_DECODERS:
             raise MalformedPayload(f"unknown extension code {code}")
+        if code == ExtCode.NDARRAY and len(payload) >= LARGE_ARRAY_PAYLOAD:
+            array = array_from_packed(payload)
+            if array is not None:
+                return array
         return _PACKED_DECODERS[code](self._unpack(code, payload))
 
     def _unpack(self, code: int, payload: bytes) -> Any:
