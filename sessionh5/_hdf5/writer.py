@@ -10,6 +10,7 @@ object references to the target node plus the target row (-1 for groups).
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -189,6 +190,7 @@ class _Writer:
         header = self.header
         write_metadata(attrs, header.metadata)
         attrs[layout.LAYOUT] = np.int64(layout.LAYOUT_VERSION)
+        attrs.create(layout.LIBRARY_VERSION, _library_version(), dtype=_STR)
         attrs.create(layout.APP_NAME, header.app_name, dtype=_STR)
         attrs[layout.SESSION_VERSION] = np.int64(header.session_version)
         tags = list(header.managers)
@@ -268,3 +270,11 @@ def write_session(file: h5py.File, header: SessionHeader, records: list[Record],
         else:
             writer.write_table(node, encoded)
     writer.write_root()
+
+
+def _library_version() -> str:
+    """The sessionh5 version that wrote the file (for people triaging a file)."""
+    try:
+        return importlib.metadata.version("sessionh5")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
