@@ -31,7 +31,7 @@ from stream_variants import (
 )
 
 from sessionh5._records import SESSION_KEY, ObjectKey, PngImage, Record, SessionHeader
-from sessionh5._stream import StreamContent, detect_container, read_stream, write_stream
+from sessionh5._stream import StreamContent, detect_container, read_stream, write_stream, writer
 from sessionh5._stream.digest import DIGEST_KEY, DIGEST_TAIL
 from sessionh5._stream.extcodes import pack_reference, unpack_reference
 from sessionh5.errors import (
@@ -296,6 +296,30 @@ def test_fortran_and_strided_arrays_come_back_c_ordered() -> None:
         decoded = roundtrip(content_with(array)).records[-1].data
         assert decoded.flags.c_contiguous
         assert_same(np.ascontiguousarray(array), decoded)
+
+
+def test_large_arrays_are_written_byte_for_byte_as_packing_them_would(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Arrays spliced in as views (writer.LENT_ARRAY_NBYTES) give the very same stream."""
+    rng = np.random.default_rng(5)
+    big = rng.random((1024, 300))  # 2.4 MB, contiguous
+    data = {
+        "volume": big,
+        "strided": big[:, ::2],  # not contiguous: lent as a copy
+        "nested": (big[:600],),  # inside a tuple ext: packed there, not lent
+        "list": [np.arange(300_000, dtype="<i4"), "after", np.zeros(3)],
+        "records": np.zeros(70_000, dtype=[("x", "<f4"), ("n", "<i2"), ("s", "S10")]),
+        "tail": "the end",
+    }
+    parts = writer._ValueEncoder().pack_parts(data, "test")
+    assert len(parts) == 1 + 3 * 4  # each lent array: packed head, ext head, its bytes
+    content = content_with(data)
+    lent = encode(content)
+    with monkeypatch.context() as patch:
+        patch.setattr(writer, "LENT_ARRAY_NBYTES", 2**62)
+        assert encode(content) == lent
+    for how in COMPRESSIONS:  # the compressors see other write sizes, so compare values
+        assert_same(data, roundtrip(content, how).records[-1].data)
 
 
 def test_deque_maxlen_uses_ext_66() -> None:

@@ -8,6 +8,7 @@ something else.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections import OrderedDict, deque
@@ -44,6 +45,10 @@ __all__ = ["write_stream"]
 #: Plain containers nested deeper than this are refused (also catches a list that
 #: contains itself); msgpack's own limit is 511.
 _MAX_PLAIN_NESTING = 256
+#: Arrays at least this large reach the compressor as views of their own bytes (see
+#: _ValueEncoder.pack_parts) instead of being copied through msgpack's buffers.
+LENT_ARRAY_NBYTES = 1 << 20
+_MAX_EXT32_PAYLOAD = 2**32 - 1
 
 
 def write_stream(
@@ -84,7 +89,7 @@ def write_stream(
 
 
 def _body(content: StreamContent, encoder: _ValueEncoder, tags_after: dict[int, list[str]],
-          progress: Callable[[int], None] | None) -> Iterator[bytes]:
+          progress: Callable[[int], None] | None) -> Iterator[bytes | memoryview]:
     """Everything after the metadata: provider table, records, end marker."""
     yield encoder.pack_top(_providers(content), "the provider table")
     for records in _chunked(_records(content, encoder, tags_after)):
@@ -95,7 +100,7 @@ def _body(content: StreamContent, encoder: _ValueEncoder, tags_after: dict[int, 
 
 
 def _write_digested(out: BinaryIO, encoder: _ValueEncoder, metadata: dict[str, Any],
-                    body: Iterator[bytes]) -> None:
+                    body: Iterator[bytes | memoryview]) -> None:
     """Metadata ending in a digest entry over everything else (see digest.py).
 
     The body goes to a scratch file first, since the digest it needs is written
@@ -171,14 +176,14 @@ def _tag_positions(content: StreamContent) -> dict[int, list[str]]:
 
 def _records(
     content: StreamContent, encoder: _ValueEncoder, tags_after: dict[int, list[str]]
-) -> Iterator[bytes]:
+) -> Iterator[bytes | memoryview]:
     """Packed (name, data) pairs, checking that each record refers only backwards."""
     written: set[ObjectKey] = set()
     for position, record in enumerate(content.records):
         what = f"record {record.key}"
         yield encoder.pack_top(record.key, what)
         encoder.take_references()  # the record's own name
-        yield encoder.pack_top(record.data, what)
+        yield from encoder.pack_parts(record.data, what)
         for ref in encoder.take_references():
             if ref.ordinal != 0 and ref not in written:
                 raise SaveError(
@@ -191,12 +196,13 @@ def _records(
             yield encoder.pack_top(content.header.managers[tag], f"manager tag {tag!r}")
 
 
-def _chunked(parts: Iterator[bytes], size: int = 1 << 20) -> Iterator[bytes]:
+def _chunked(parts: Iterator[bytes | memoryview], size: int = 1 << 20
+             ) -> Iterator[bytes | memoryview]:
     """Join small packed values so the compressor sees few large writes.
 
     A part of ``size`` or more goes out alone: joining it would copy it once more.
     """
-    pending: list[bytes] = []
+    pending: list[bytes | memoryview] = []
     total = 0
     for part in parts:
         if len(part) >= size:
@@ -227,6 +233,10 @@ class _ValueEncoder:
         # per value cost a third of the writer's time on sessions of small objects.
         self._packers: list[msgpack.Packer] = []
         self._reference_exts: dict[ObjectKey, msgpack.ExtType] = {}
+        # Large arrays met while packing a record (pack_parts): placeholder -> real bytes.
+        self._lending = False
+        self._lent: list[tuple[bytes, bytes, bytes | memoryview]] = []
+        self._placeholder_base = os.urandom(12)
 
     def take_references(self) -> list[ObjectKey]:
         """References packed since the last call."""
@@ -240,6 +250,49 @@ class _ValueEncoder:
         except SessionError as exc:
             exc.add_note(f"while writing {what}")
             raise
+
+    def pack_parts(self, value: Any, what: str) -> list[bytes | memoryview]:
+        """Pack one top-level value whose large arrays stay views of their own bytes.
+
+        The packer writes a 16-byte random placeholder for each such array; the
+        placeholders are then cut out and replaced by the ext-32 header, the payload
+        map's head and the array's memory, byte for byte what packing it would give.
+        This saves three copies of the largest data in a session.
+        """
+        self._lending, self._lent = True, []
+        try:
+            packed = self.pack_top(value, what)
+        finally:
+            self._lending = False
+        lent, self._lent = self._lent, []
+        if not lent:
+            return [packed]
+        view, parts, position = memoryview(packed), [], 0
+        for placeholder, head, data in lent:
+            found = packed.index(placeholder, position)
+            parts += [view[position:found], head, data]
+            position = found + len(placeholder)
+        parts.append(view[position:])
+        return parts
+
+    def lend(self, head_payload: dict[bytes, Any], data: bytes | memoryview) -> bytes | None:
+        """Placeholder payload for an array packed by pack_parts, or None to pack it here.
+
+        Only arrays in the record's own lists and dicts qualify: inside another
+        extension the outer payload length would change when the bytes are spliced in.
+        """
+        nbytes = len(data)  # a 1-d uint8 view when it is a memoryview
+        if not self._lending or self._depth != 1 or nbytes < LENT_ARRAY_NBYTES:
+            return None
+        head = self.pack_payload({**head_payload, b"data": b""})
+        head = head[:-2] + b"\xc6" + nbytes.to_bytes(4, "big")  # bin 8 (empty) -> bin 32
+        size = len(head) + nbytes
+        if size > _MAX_EXT32_PAYLOAD:
+            return None  # packing it here raises the usual "too large" error
+        token = self._placeholder_base + len(self._lent).to_bytes(4, "big")
+        ext_head = b"\xc9" + size.to_bytes(4, "big") + bytes((ExtCode.NDARRAY,))
+        self._lent.append((b"\xd8" + bytes((ExtCode.NDARRAY,)) + token, ext_head + head, data))
+        return token
 
     def pack(self, value: Any) -> bytes:
         """Pack with the format's settings; nested payloads come back here too."""
@@ -393,7 +446,11 @@ def _png(enc: _ValueEncoder, value: PngImage) -> tuple[int, bytes]:
 
 
 def _array(enc: _ValueEncoder, value: np.ndarray) -> tuple[int, bytes]:
-    return ExtCode.NDARRAY, enc.pack_payload(array_payload(value))
+    payload = array_payload(value)
+    placeholder = enc.lend(payload, payload[b"data"])
+    if placeholder is not None:
+        return ExtCode.NDARRAY, placeholder
+    return ExtCode.NDARRAY, enc.pack_payload(payload)
 
 
 def _numpy_scalar(enc: _ValueEncoder, value: np.generic) -> tuple[int, bytes]:
