@@ -255,6 +255,7 @@ class StreamSource:
             if record.key in self.records:
                 raise CorruptFileError(f"{record.key} appears twice in the stream")
             self.records[record.key] = record
+        self._met = content.references
         self._refs: dict[ObjectKey, list[ObjectKey]] = {}
 
     def keys(self) -> list[ObjectKey]:
@@ -269,12 +270,18 @@ class StreamSource:
     def refs(self, key: ObjectKey) -> Sequence[ObjectKey]:
         found = self._refs.get(key)
         if found is None:
-            found = self._refs[key] = [k for k in dict.fromkeys(_keys_in(self.records[key].data))
-                                       if k != SESSION_KEY]
+            met = self._met.get(key)
+            if met is None:
+                met = list(_keys_in(self.records[key].data))
+            found = self._refs[key] = [k for k in dict.fromkeys(met) if k != SESSION_KEY]
         return found
 
     def load(self, key: ObjectKey, resolve: Callable[[ObjectKey], Any]) -> Any:
-        return _substitute(self.records[key].data, resolve)
+        data = self.records[key].data
+        met = self._met.get(key)
+        if met is not None and not met:
+            return data  # nothing to resolve: skip the walk
+        return _substitute(data, resolve)
 
 
 def _keys_in(value: Any) -> Iterator[ObjectKey]:
@@ -291,14 +298,23 @@ def _keys_in(value: Any) -> Iterator[ObjectKey]:
             stack.extend(v.values())
 
 
+_LEAVES = frozenset({str, int, float, bool, type(None), bytes})
+
+
 def _substitute(value: Any, resolve: Callable[[ObjectKey], Any]) -> Any:
+    """A copy of ``value`` with every reference resolved (scalars are tested inline)."""
     kind = type(value)
     if kind is ObjectKey:
         return resolve(value)
     if kind is list:
-        return [_substitute(v, resolve) for v in value]
+        return [v if type(v) in _LEAVES else _substitute(v, resolve) for v in value]
+    if kind is dict:
+        return {k if type(k) in _LEAVES else _substitute(k, resolve):
+                v if type(v) in _LEAVES else _substitute(v, resolve) for k, v in value.items()}
+    if kind in _LEAVES:
+        return value
     if kind in (tuple, set, frozenset):
-        return kind(_substitute(v, resolve) for v in value)
+        return kind([v if type(v) in _LEAVES else _substitute(v, resolve) for v in value])
     if isinstance(value, dict):
         return kind((_substitute(k, resolve), _substitute(v, resolve)) for k, v in value.items())
     if kind.__name__ == "deque" and kind.__module__ == "collections":

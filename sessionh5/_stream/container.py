@@ -15,7 +15,7 @@ from typing import BinaryIO, Literal
 
 import lz4.frame  # type: ignore[import-untyped]
 
-from .._records import Record, SessionHeader
+from .._records import ObjectKey, Record, SessionHeader
 from ..errors import CorruptFileError, UsageError, VersionError
 
 __all__ = [
@@ -61,6 +61,9 @@ class StreamContent:
 
     header: SessionHeader
     records: list[Record] = field(default_factory=list)
+    #: The references in each record's data as the reader met them (a reader's
+    #: by-product that spares restore a walk over every value; may be left empty).
+    references: dict[ObjectKey, list[ObjectKey]] = field(default_factory=dict)
 
 
 def detect_container(first_bytes: bytes) -> ContainerKind | None:

@@ -16,6 +16,7 @@ from typing import Any, BinaryIO
 
 import msgpack  # type: ignore[import-untyped]
 
+from .._gc import gc_paused
 from .._records import ObjectKey, Record, SessionHeader
 from ..errors import CorruptFileError
 from .container import StreamContent, decompressed_chunks, read_header_line
@@ -43,7 +44,9 @@ def read_stream(fileobj: BinaryIO, *, metadata_only: bool = False) -> StreamCont
     try:
         line, rest = read_header_line(chunks)
         values = _TopLevel(chunks, rest, line.size)
-        return _read_records(values, SessionHeader(line.app_name, line.version), metadata_only)
+        with gc_paused():  # tens of thousands of containers would trigger full collections
+            return _read_records(values, SessionHeader(line.app_name, line.version),
+                                 metadata_only)
     finally:
         chunks.close()  # closes the decompressor even when we stop early
 
@@ -183,6 +186,7 @@ class _ContentBuilder:
     def __init__(self, header: SessionHeader) -> None:
         self.header = header
         self.records: list[Record] = []
+        self.references: dict[ObjectKey, list[ObjectKey]] = {}
         self.finished = False
         self._written: set[ObjectKey] = set()
         self._versions: dict[str, int] = {}
@@ -196,7 +200,7 @@ class _ContentBuilder:
         self._expect(item)
 
     def content(self) -> StreamContent:
-        return StreamContent(self.header, self.records)
+        return StreamContent(self.header, self.records, self.references)
 
     def _error(self, item: _Item, problem: str) -> CorruptFileError:
         return CorruptFileError(
@@ -270,6 +274,7 @@ class _ContentBuilder:
             if ref.ordinal != 0 and ref not in self._written:
                 raise self._error(item, f"object {key} refers to {ref}, not written before it")
         self.records.append(Record(key, item.value, self._versions.get(key.class_name)))
+        self.references[key] = item.references
         self._written.add(key)
         self._expect = self._name
 
