@@ -18,6 +18,8 @@ from sessionh5._hdf5.compression import (
     CHUNK_NBYTES,
     TINY_NBYTES,
     Compression,
+    _shuffle,
+    _unshuffle,
     chunk_shape,
     fletcher32,
 )
@@ -230,6 +232,18 @@ def test_fletcher32_matches_hdf5(tmp_path: Path) -> None:
             ds = f.create_dataset(str(i), data=data, chunks=data.shape, fletcher32=True)
             stored = ds.id.read_direct_chunk((0,))[1]
             assert int.from_bytes(stored[-4:], "little") == fletcher32(data.tobytes())
+
+
+@pytest.mark.parametrize("size", [2, 3, 4, 8, 16])
+def test_shuffle_is_hdf5_byte_transpose(size: int) -> None:
+    """_shuffle equals the (n, size) transpose; _unshuffle inverts it, also into a prefix."""
+    data = np.random.default_rng(size).integers(0, 256, 1001 * size, dtype=np.uint8)
+    shuffled = _shuffle(data, size).copy()
+    assert np.array_equal(shuffled, np.ascontiguousarray(data.reshape(-1, size).T).reshape(-1))
+    for count in (1001, 500, 1, 0):
+        dest = np.full(count * size, 7, np.uint8)
+        _unshuffle(shuffled, dest, size)
+        assert np.array_equal(dest, data[: count * size])
 
 
 @pytest.mark.parametrize("dtype", [np.dtype(object), np.dtype([("a", "i4"), ("b", object)])],

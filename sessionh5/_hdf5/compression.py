@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import math
 import struct
+import sys
+import threading
 import zlib
 from dataclasses import dataclass
 from typing import Literal
@@ -57,6 +59,12 @@ _LZ4_ACCELERATION = 4
 _LZ4_HEADER = struct.Struct(">QI")
 _U32_BE = struct.Struct(">I")
 _FLETCHER_ROW = 4096  # 16-bit words per row of the vectorised Fletcher sum
+#: Unsigned type of each width the shift-and-cast shuffle handles (native byte order).
+_UINT: dict[int, type[np.unsignedinteger]] = {2: np.uint16, 4: np.uint32, 8: np.uint64}
+_FAST_SHUFFLE = sys.byteorder == "little"  # byte k of a word is bits 8k..8k+7
+#: Scratch buffers up to this size stay with their thread for the next chunk.
+_SCRATCH_KEEP = 4 * CHUNK_NBYTES
+_scratch = threading.local()
 
 
 class CorruptChunkError(ValueError):
@@ -223,7 +231,7 @@ class ChunkCodec:
     def encode(self, data: np.ndarray) -> bytearray:
         """Filter one chunk (contiguous uint8, full chunk size) into its stored bytes."""
         if self.shuffle:
-            data = np.ascontiguousarray(data.reshape(-1, self.shuffle).T).reshape(-1)
+            data = _shuffle(data, self.shuffle)  # scratch: every branch below copies it
         if self.method == "lz4":
             parts = _lz4_frame(data)
         elif self.method == "gzip":
@@ -265,15 +273,93 @@ def _shuffles(dtype: np.dtype) -> bool:
     return dtype.itemsize > 1 and (dtype.kind in "biufcmM" or dtype.fields is not None)
 
 
-def _unshuffle(raw: np.ndarray, dest: np.ndarray, size: int) -> None:
-    """Interleave byte planes back into elements (dest may be a prefix of the chunk).
+def _scratch_bytes(nbytes: int) -> np.ndarray:
+    """A uint8 buffer of this thread, reused across chunks.
 
-    One strided copy per byte plane: about 5x faster in numpy than assigning a
-    transposed (n, size) view, whose innermost loop would jump between planes.
+    Fresh memory page-faults on first touch, which costs more than the shuffle
+    itself on this kind of VM; each pool thread keeps one buffer instead.
     """
+    buffer = getattr(_scratch, "buffer", None)
+    if buffer is None or buffer.size < nbytes:
+        buffer = np.empty(nbytes, np.uint8)
+        if nbytes <= _SCRATCH_KEEP:
+            _scratch.buffer = buffer
+    return buffer[:nbytes]
+
+
+def _shuffle(data: np.ndarray, size: int) -> np.ndarray:
+    """HDF5's shuffle of ``data``: byte k of every element, for k = 0 .. size-1.
+
+    For 2-, 4- and 8-byte elements the result lives in this thread's scratch
+    buffer (valid until the thread's next chunk); 2-4x faster than the transpose
+    copy, whose byte-strided gather numpy cannot vectorise.
+    """
+    if size not in _UINT or not _FAST_SHUFFLE:
+        return np.ascontiguousarray(data.reshape(-1, size).T).reshape(-1)
+    scratch = _scratch_bytes(3 * data.size)  # shuffled | halves | shift temp
+    out = scratch[: data.size]
+    _split(data.view(_UINT[size]), out.reshape(size, -1), scratch[data.size :])
+    return out
+
+
+def _split(words: np.ndarray, planes: np.ndarray, spare: np.ndarray) -> None:
+    """Write byte k of every word to ``planes[k]``, halving the word width per level.
+
+    A cast to the half-width type keeps the low half, a shift then cast the high
+    half: contiguous loops only. ``spare`` needs 2 * words.nbytes bytes (width 2:
+    words.nbytes).
+    """
+    count, width = words.size, words.itemsize
+    if width == 2:
+        low, high, rest = planes[0], planes[1], spare
+    else:
+        half = _UINT[width // 2]
+        low = spare[: words.nbytes // 2].view(half)
+        high = spare[words.nbytes // 2 : words.nbytes].view(half)
+        rest = spare[words.nbytes :]
+    np.copyto(low, words, casting="unsafe")
+    shifted = rest[: words.nbytes].view(words.dtype)
+    np.right_shift(words, 4 * width, out=shifted)
+    np.copyto(high, shifted, casting="unsafe")
+    if width > 2:
+        _split(low, planes[: width // 2], rest[: count * width])
+        _split(high, planes[width // 2 :], rest[: count * width])
+
+
+def _unshuffle(raw: np.ndarray, dest: np.ndarray, size: int) -> None:
+    """Interleave byte planes back into elements (dest may be a prefix of the chunk)."""
     plane, count = raw.size // size, dest.size // size
+    planes = raw.reshape(size, plane)[:, :count]
+    if size in _UINT and _FAST_SHUFFLE:
+        _merge(planes, dest.view(_UINT[size]), _scratch_bytes(2 * dest.size))
+        return
+    # One strided copy per byte plane: about 5x faster in numpy than assigning a
+    # transposed (n, size) view, whose innermost loop would jump between planes.
     for k in range(size):
-        dest[k::size] = raw[k * plane : k * plane + count]
+        dest[k::size] = planes[k]
+
+
+def _merge(planes: np.ndarray, words: np.ndarray, spare: np.ndarray) -> None:
+    """Inverse of _split: ``words = sum(planes[k] << 8k)``, built from two half-width words.
+
+    Widening copies, shifts and ORs are contiguous loops, 1.5-3x faster than
+    numpy's byte-strided scatter. ``spare`` as in _split.
+    """
+    count, width = words.size, words.itemsize
+    if width == 2:
+        low, high, rest = planes[0], planes[1], spare
+    else:
+        half = _UINT[width // 2]
+        low = spare[: words.nbytes // 2].view(half)
+        high = spare[words.nbytes // 2 : words.nbytes].view(half)
+        rest = spare[words.nbytes :]
+        _merge(planes[: width // 2], low, rest[: count * width])
+        _merge(planes[width // 2 :], high, rest[: count * width])
+    shifted = rest[: words.nbytes].view(words.dtype)
+    np.copyto(words, low)
+    np.copyto(shifted, high)
+    np.left_shift(shifted, 4 * width, out=shifted)
+    np.bitwise_or(words, shifted, out=words)
 
 
 def _lz4_frame(data: np.ndarray) -> list[bytes | np.ndarray]:
