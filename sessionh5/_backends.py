@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from typing import IO, Any, Literal
 
 from ._graph import dependency_components
+from ._plain import PlainValue, substitute_keys
 from ._records import SESSION_KEY, ObjectKey, Record, SessionHeader
 from ._walk import SavedSession
 from .errors import CorruptFileError, SaveError, UsageError
@@ -54,13 +55,15 @@ class _Progress:
 
 
 def _plain_records(saved: SavedSession) -> list[Record]:
-    """Walked (encoded) records as plain values with ObjectKey references, for the stream."""
+    """Walked records as plain values with ObjectKey references, for the stream."""
     from ._encoding import EncodedValue, decode_value
 
     records = []
     for record in saved.records:
         enc = record.data
-        if isinstance(enc, EncodedValue):
+        if isinstance(enc, PlainValue):
+            record = Record(record.key, enc.value, record.version)
+        elif isinstance(enc, EncodedValue):
             value = decode_value(enc.json, list(enc.refs), enc.arrays.__getitem__)
             record = Record(record.key, value, record.version)
         records.append(record)
@@ -151,7 +154,8 @@ def _estimated_size(records: list[Record]) -> int:
     total = 64 * len(records)
     for record in records:
         data = record.data
-        values = data.arrays.values() if isinstance(data, EncodedValue) else _arrays_in(data)
+        values = (data.arrays.values() if isinstance(data, (EncodedValue, PlainValue))
+                  else _arrays_in(data))
         total += sum(array.nbytes for array in values)
     return total
 
@@ -281,7 +285,7 @@ class StreamSource:
         met = self._met.get(key)
         if met is not None and not met:
             return data  # nothing to resolve: skip the walk
-        return _substitute(data, resolve)
+        return substitute_keys(data, resolve)
 
 
 def _keys_in(value: Any) -> Iterator[ObjectKey]:
@@ -296,27 +300,3 @@ def _keys_in(value: Any) -> Iterator[ObjectKey]:
         elif isinstance(v, dict):
             stack.extend(v.keys())
             stack.extend(v.values())
-
-
-_LEAVES = frozenset({str, int, float, bool, type(None), bytes})
-
-
-def _substitute(value: Any, resolve: Callable[[ObjectKey], Any]) -> Any:
-    """A copy of ``value`` with every reference resolved (scalars are tested inline)."""
-    kind = type(value)
-    if kind is ObjectKey:
-        return resolve(value)
-    if kind is list:
-        return [v if type(v) in _LEAVES else _substitute(v, resolve) for v in value]
-    if kind is dict:
-        return {k if type(k) in _LEAVES else _substitute(k, resolve):
-                v if type(v) in _LEAVES else _substitute(v, resolve) for k, v in value.items()}
-    if kind in _LEAVES:
-        return value
-    if kind in (tuple, set, frozenset):
-        return kind([v if type(v) in _LEAVES else _substitute(v, resolve) for v in value])
-    if isinstance(value, dict):
-        return kind((_substitute(k, resolve), _substitute(v, resolve)) for k, v in value.items())
-    if kind.__name__ == "deque" and kind.__module__ == "collections":
-        return kind((_substitute(v, resolve) for v in value), value.maxlen)
-    return value

@@ -145,9 +145,9 @@ class ValueEncoder:
         if t is str or t is bool or v is None:
             return v
         if t is int:
-            return v if _INT64[0] <= v <= _INT64[1] else {"$int": str(v)}
+            return v if _INT64[0] <= v <= _INT64[1] else self.big_int(v)
         if t is float:
-            return v if math.isfinite(v) else {"$float": repr(v)}
+            return v if math.isfinite(v) else self.odd_float(v)
         if t is ObjectKey:
             return self.ref(v)
         if t in self.object_types:
@@ -156,7 +156,7 @@ class ValueEncoder:
 
     def enc_dict(self, v: dict[Any, Any], path: Any) -> dict[str, Any]:
         if not _plain_keys(v):
-            return {"$dict": self.pairs(v, path)}
+            return self.keyed_dict(v, path)
         out = {}
         for k, x in v.items():
             t = type(x)
@@ -184,6 +184,16 @@ class ValueEncoder:
             else:
                 append(self.enc(x, (path, i)))
         return out
+
+    def big_int(self, v: int) -> Any:
+        return {"$int": str(v)}
+
+    def odd_float(self, v: float) -> Any:
+        return {"$float": repr(v)}
+
+    def keyed_dict(self, v: dict[Any, Any], path: Any) -> Any:
+        """A dict whose keys are not all plain str (JSON objects allow only those)."""
+        return {"$dict": self.pairs(v, path)}
 
     def pairs(self, mapping: Any, path: Any) -> list:
         return [[self.enc(k, (path, "key")), self.enc(x, (path, str(k)))]
@@ -237,10 +247,7 @@ class ValueEncoder:
         return self.ref(key)
 
     def datetime(self, v: dt.datetime) -> dict:
-        if v.tzinfo is not None and type(v.tzinfo) is not dt.timezone:
-            raise UnsupportedValueError(
-                f"a datetime with tzinfo {v.tzinfo!r} cannot be saved: it would come back with "
-                "a fixed-offset datetime.timezone; convert it to one first", v)
+        check_tzinfo(v)
         node: dict[str, Any] = {"$datetime": v.isoformat()}
         if type(v.tzinfo) is dt.timezone:  # isoformat keeps the offset, not the name
             name = v.tzinfo.tzname(None)
@@ -276,6 +283,14 @@ class ValueEncoder:
             n += 1
             name = f"{base}~{n}"
         return name
+
+
+def check_tzinfo(v: dt.datetime) -> None:
+    """Only fixed offsets come back as they were; refuse other tzinfo types at save."""
+    if v.tzinfo is not None and type(v.tzinfo) is not dt.timezone:
+        raise UnsupportedValueError(
+            f"a datetime with tzinfo {v.tzinfo!r} cannot be saved: it would come back with "
+            "a fixed-offset datetime.timezone; convert it to one first", v)
 
 
 def encode_value(data: Any, *, inline_limit: int = INLINE_ARRAY_BYTES,

@@ -153,17 +153,17 @@ class Session:
         with bracket(self.triggers, "begin save session", "end save session"), gc_paused():
             flags = State.SESSION | (State.INCLUDE_MAPS if include_maps else 0)
             metadata = standard_metadata(self.metadata, app_name=self.app_name)
-            saved = self._walk(flags, metadata)
+            saved = self._walk(flags, metadata, plain=format == "stream")
             write_backend(target, saved, format=format, compress=compress, progress=progress)
             self.metadata = metadata
 
-    def _walk(self, flags: int, metadata: dict[str, Any]) -> Any:
+    def _walk(self, flags: int, metadata: dict[str, Any], *, plain: bool = False) -> Any:
         from ._records import SessionHeader
 
         managers = {t: m for t, m in self._managers.items() if _included(m)}
         header = SessionHeader(self.app_name, 3, metadata)
         return walk_session(self, managers, self._attr_tags, flags, self._snapshot_methods,
-                            header)
+                            header, plain=plain)
 
     def restore(self, stream: IO[bytes], path: str | None = None,
                 resize_window: bool | None = None, restore_camera: bool = True,

@@ -16,6 +16,7 @@ from typing import Any
 
 from ._encoding import EncodedValue, ValueEncoder, decode_value, encode_value
 from ._graph import closure, dependency_components
+from ._plain import PlainEncoder, PlainValue, substitute_keys
 from ._records import SESSION_KEY, ObjectKey, Record, SessionHeader
 from ._snapshot_methods import ClassInfo, SnapshotMethodsTable
 from ._state import State
@@ -34,11 +35,12 @@ class SavedSession:
     """
 
     header: SessionHeader
-    records: list[Record]  # Record.data is an EncodedValue
+    records: list[Record]  # Record.data is an EncodedValue, or a PlainValue (plain=True)
 
 
 class _Walker:
-    def __init__(self, session: Any, flags: int, table: SnapshotMethodsTable) -> None:
+    def __init__(self, session: Any, flags: int, table: SnapshotMethodsTable,
+                 plain: bool) -> None:
         self.session = session
         self.flags = flags
         self.table = table
@@ -48,7 +50,7 @@ class _Walker:
         self.by_type: dict[type, ClassInfo | None] = {}
         self.counts: dict[str, int] = {}
         self.pending: list[ObjectKey] = []
-        self.encoder = ValueEncoder(self.key_for)
+        self.encoder = (PlainEncoder if plain else ValueEncoder)(self.key_for)
 
     def info_for(self, obj: Any) -> ClassInfo | None:
         kind = type(obj)
@@ -108,10 +110,14 @@ class _Walker:
 
 def walk_session(
     session: Any, managers: dict[str, Any], attr_tags: set[str], flags: int,
-    table: SnapshotMethodsTable, header: SessionHeader,
+    table: SnapshotMethodsTable, header: SessionHeader, *, plain: bool = False,
 ) -> SavedSession:
-    """Snapshot and encode every manager and everything reachable from it."""
-    walker = _Walker(session, flags, table)
+    """Snapshot and encode every manager and everything reachable from it.
+
+    ``plain`` keeps each snapshot's values as they are, objects replaced by keys
+    (for the stream); otherwise they are encoded as tagged JSON (for HDF5).
+    """
+    walker = _Walker(session, flags, table, plain)
     for tag, manager in managers.items():
         key = walker.key_for(manager)
         if key in header.managers.values():
@@ -169,8 +175,13 @@ def _check_cycle(component: list[ObjectKey], infos: dict[ObjectKey, ClassInfo]) 
 def _drop_skipped(records: dict[ObjectKey, Record], skipped: set[ObjectKey]) -> None:
     """References to objects whose take_snapshot returned None become None (re-encoded)."""
     for record in records.values():
-        enc: EncodedValue = record.data
-        if any(k in skipped for k in enc.refs):
+        enc: EncodedValue | PlainValue = record.data
+        if not any(k in skipped for k in enc.refs):
+            continue
+        if isinstance(enc, PlainValue):
+            enc.value = substitute_keys(enc.value, lambda k: None if k in skipped else k)
+            enc.refs = [k for k in enc.refs if k not in skipped]
+        else:
             refs = [None if k in skipped else k for k in enc.refs]
             value = decode_value(enc.json, refs, enc.arrays.__getitem__)
             record.data = encode_value(value)

@@ -23,8 +23,9 @@ from craft import edit_hdf5, set_table_states, table_states
 from helpers import new_session
 
 from sessionh5 import Model, RestoreError, Session, State, StateManager, UnknownClassError
-from sessionh5._backends import StreamSource, _substitute
+from sessionh5._backends import StreamSource
 from sessionh5._hdf5 import layout
+from sessionh5._plain import substitute_keys
 from sessionh5._records import ObjectKey, Record
 from sessionh5._stream import read_stream, write_stream
 
@@ -237,7 +238,7 @@ def test_unknown_class_at_each_stream_record(key: ObjectKey, combine: bool) -> N
     def swap(k: ObjectKey) -> ObjectKey:
         return renamed if k == key else k
 
-    content.records = [Record(swap(r.key), _substitute(r.data, swap), r.version)
+    content.records = [Record(swap(r.key), substitute_keys(r.data, swap), r.version)
                        for r in content.records]
     content.header.managers = {t: swap(k) for t, k in content.header.managers.items()}
     buf = io.BytesIO()
