@@ -266,3 +266,28 @@ def test_snapshot_returning_none_skips_object_and_references_become_none(fmt: st
     original.holder = Holder(t=Transient(), keep=[Transient(), 1])
     h = roundtrip(original, fmt).holder
     assert h.t is None and h.keep == [None, 1]
+
+
+class Transient(State):
+    """An object that declines to be saved: take_snapshot returns None."""
+
+    SESSION_NAME = "tests.references.Transient"
+
+    def take_snapshot(self, session: Any, flags: int) -> Any:
+        return None
+
+
+def test_references_to_an_object_that_declines_to_be_saved_become_none(fmt: str) -> None:
+    """Wherever a reference to it sits (list, tuple, dict key side, set), it comes back None."""
+    gone = Transient()
+    kept = Box(name="kept")
+    original = new_session()
+    original.holder = Holder(items=[gone, kept], pair=(gone, 2), by_name={"gone": gone},
+                             nested={"deep": [(kept, gone)]}, odd={-1: [gone]})
+    restored = roundtrip(original, fmt).holder
+    assert restored.items[0] is None and restored.items[1].name == "kept"
+    assert restored.pair == (None, 2)
+    assert restored.by_name == {"gone": None}
+    assert restored.nested["deep"][0][0] is restored.items[1]
+    assert restored.nested["deep"][0][1] is None
+    assert restored.odd == {-1: [None]}
