@@ -5,7 +5,7 @@ of their bytes in CRC_ATTR (Fletcher32 needs chunked storage). Larger arrays are
 chunked: each chunk is filtered (compression.ChunkCodec) in a shared thread pool
 and stored with ``write_direct_chunk``; reading fetches raw chunks with
 ``read_direct_chunk`` and decodes them in the pool straight into the output. At
-most _WINDOW chunks are in flight, so extra memory stays at a few chunks.
+most WINDOW chunks (see sessionh5._threads) are in flight, so extra memory stays at a few chunks.
 
 h5py stores numbers, bool, complex, 'S', 'V' and records of them natively, in
 their own byte order. It cannot store 'U' or datetime64/timedelta64, so 'U<n>' is
@@ -19,17 +19,15 @@ from __future__ import annotations
 import json
 import math
 import os
-import threading
 import zlib
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterator
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any
 
 import h5py
 import numpy as np
 
+from .._threads import pipelined
 from ..errors import CorruptFileError, RestoreError, UnsupportedValueError
 from .compression import TINY_NBYTES, ChunkCodec, Compression, CorruptChunkError, chunk_shape
 
@@ -40,14 +38,8 @@ DTYPE_ATTR = "sessionh5-numpy-dtype"
 CRC_ATTR = "sessionh5-crc32"
 
 Progress = Callable[[int], None]
-_T = TypeVar("_T")
 Selection = tuple[slice, ...]
 Encoded = tuple[tuple[int, ...], int, bytearray]  # chunk offset, raw bytes in it, stored bytes
-
-_WORKERS = max(1, min(8, os.cpu_count() or 1))
-_WINDOW = 2 * _WORKERS + 2  # chunks in flight: keeps workers busy, bounds memory
-_pool_lock = threading.Lock()
-_pool: ThreadPoolExecutor | None = None
 
 
 def write_array(parent: h5py.Group, name: str, array: np.ndarray, compression: Compression,
@@ -231,7 +223,7 @@ def _write_chunked(parent: h5py.Group, name: str, stored: np.ndarray,
 
     jobs = (partial(_encode_chunk, codec, stored, offset, sel, chunks)
             for offset, sel in _grid(stored.shape, chunks))
-    _pipelined(jobs, store)
+    pipelined(jobs, store)
     return dataset
 
 
@@ -287,7 +279,7 @@ def _read_chunked(dataset: h5py.Dataset, codec: ChunkCodec, progress: Progress) 
             else:
                 yield partial(_decode_chunk, codec, data, out, offset, sel, chunks)
 
-    _pipelined(jobs(), progress)
+    pipelined(jobs(), progress)
     return out
 
 
@@ -346,39 +338,5 @@ def _is_prefix(valid: tuple[int, ...], chunks: tuple[int, ...]) -> bool:
     return len(partial_axes) == 1 and all(c == 1 for c in chunks[:first])
 
 
-def _pipelined(jobs: Iterable[Callable[[], _T]], consume: Callable[[_T], None]) -> None:
-    """Run jobs in the shared pool, at most _WINDOW at once; consume results in order here."""
-    pending: deque[Future[_T]] = deque()
-    try:
-        for job in jobs:
-            pending.append(_executor().submit(job))
-            if len(pending) >= _WINDOW:
-                consume(pending.popleft().result())
-        while pending:
-            consume(pending.popleft().result())
-    finally:
-        for future in pending:
-            future.cancel()
-
-
-def _executor() -> ThreadPoolExecutor:
-    """The process-wide chunk pool, created on first use (shared by all sessions)."""
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(_WORKERS, thread_name_prefix="sessionh5-chunks")
-        return _pool
-
-
-def _forget_pool() -> None:
-    """A forked child has none of the parent's threads: start a new pool there."""
-    global _pool
-    _pool = None
-
-
 def _ignore(nbytes: int) -> None:
     """Progress callback used when the caller passes none."""
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_pool)
