@@ -11,12 +11,14 @@ import zlib
 from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import BinaryIO, Literal
 
 import lz4.frame  # type: ignore[import-untyped]
 
 from .._records import ObjectKey, Record, SessionHeader
 from ..errors import CorruptFileError, UsageError, VersionError
+from .frames import PiecewiseWriter, gzip_member, lz4_frame
 
 __all__ = [
     "CHUNK_SIZE",
@@ -271,16 +273,21 @@ def check_compression(compress: object) -> None:
 
 @contextmanager
 def compressed_writer(fileobj: BinaryIO, compress: Compression | None) -> Iterator[BinaryIO]:
-    """A file that compresses into ``fileobj`` and leaves it open when done."""
+    """A file that compresses into ``fileobj`` and leaves it open when done.
+
+    Compressed streams are written as independent frames (gzip members) of
+    frames.PIECE_SIZE bytes, compressed in parallel. Each lz4 frame carries a content
+    checksum, a standard flag every lz4 reader verifies: a flipped bit in a data
+    block becomes an error instead of wrong values (issue 3).
+    """
     check_compression(compress)
     if compress is None:
         yield fileobj
-    elif compress == "lz4":
-        # A content checksum is a standard frame flag that every lz4 reader verifies: a
-        # flipped bit in a data block becomes an error instead of wrong values (issue 3).
-        with lz4.frame.LZ4FrameFile(fileobj, mode="wb", content_checksum=True) as out:
-            yield out
-    else:
-        # mtime=0 and no file name keep the output reproducible.
-        with gzip.GzipFile("", "wb", GZIP_LEVEL, fileobj, mtime=0) as out:
-            yield out  # type: ignore[misc]  # GzipFile is a BinaryIO in all but name
+        return
+    piece = lz4_frame if compress == "lz4" else partial(gzip_member, level=GZIP_LEVEL)
+    writer = PiecewiseWriter(fileobj, piece)
+    try:
+        yield writer  # type: ignore[misc]  # write() is all the stream writer needs
+        writer.finish()
+    finally:
+        writer.cancel()
