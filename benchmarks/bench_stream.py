@@ -150,19 +150,27 @@ def _session_restore(data: bytes) -> Session:
 
 
 def measure(session: Session, content: StreamContent, repeat: int) -> dict[str, list[float]]:
-    """Seconds per repeat for each method and direction; each read decodes its own write."""
-    methods: dict[str, tuple[Callable[[], bytes], Callable[[bytes], Any]]] = {
-        "direct": (lambda: direct_write(content.records), direct_read),
-        "codec": (lambda: _stream_bytes(content, "lz4"), lambda d: read_stream(io.BytesIO(d))),
-        "session": (lambda: _session_save(session), _session_restore),
-    }
+    """Seconds per repeat for each method and direction; each read decodes its own write.
+
+    The order of the methods rotates from one repeat to the next, and every result is
+    dropped before the next clock starts: page faults on freshly mapped memory cost
+    this machine as much as the decoding, and which method inherits whose freed
+    memory must not decide the ratios.
+    """
+    methods: list[tuple[str, Callable[[], bytes], Callable[[bytes], Any]]] = [
+        ("direct", lambda: direct_write(content.records), direct_read),
+        ("codec", lambda: _stream_bytes(content, "lz4"), lambda d: read_stream(io.BytesIO(d))),
+        ("session", lambda: _session_save(session), _session_restore),
+    ]
     times: dict[str, list[float]] = {}
-    for _ in range(repeat):
-        for name, (write, read) in methods.items():
+    for round_ in range(repeat):
+        shift = round_ % len(methods)
+        for name, write, read in methods[shift:] + methods[:shift]:
             seconds, data = _timed(write)
             times.setdefault(f"{name} write", []).append(seconds)
-            seconds, _ = _timed(read, data)
+            seconds, result = _timed(read, data)
             times.setdefault(f"{name} read", []).append(seconds)
+            del data, result
     return times
 
 

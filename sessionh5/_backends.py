@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from typing import IO, Any, Literal
 
 from ._graph import dependency_components
-from ._plain import PlainValue, substitute_keys
+from ._plain import PlainValue, resolve_in_place
 from ._records import SESSION_KEY, ObjectKey, Record, SessionHeader
 from ._walk import SavedSession
 from .errors import CorruptFileError, SaveError, UsageError
@@ -285,7 +285,7 @@ class StreamSource:
         met = self._met.get(key)
         if met is not None and not met:
             return data  # nothing to resolve: skip the walk
-        return substitute_keys(data, resolve)
+        return resolve_in_place(data, resolve)  # the records are read for this restore only
 
 
 def _keys_in(value: Any) -> Iterator[ObjectKey]:

@@ -22,7 +22,7 @@ from ._encoding import ValueEncoder, check_tzinfo
 from ._records import SESSION_KEY, ObjectKey, PngImage
 from .errors import UnsupportedValueError
 
-__all__ = ["PlainEncoder", "PlainValue", "substitute_keys"]
+__all__ = ["PlainEncoder", "PlainValue", "resolve_in_place", "substitute_keys"]
 
 #: Types the stream stores as they are (their contents are plain by construction).
 _AS_IS = frozenset({bytes, bytearray, complex, range, dt.timedelta, dt.timezone, PngImage})
@@ -161,3 +161,23 @@ def substitute_keys(value: Any, resolve: Callable[[ObjectKey], Any]) -> Any:
     if kind is deque:
         return deque((substitute_keys(v, resolve) for v in value), value.maxlen)
     return value
+
+
+def resolve_in_place(value: Any, resolve: Callable[[ObjectKey], Any]) -> Any:
+    """Like :func:`substitute_keys`, but lists and dicts of ``value`` are reused.
+
+    For values decoded just now and used once (a stream record at restore): making
+    new containers and freeing the old ones costs more than the walk itself.
+    """
+    kind = type(value)
+    if kind is list:
+        for index, item in enumerate(value):
+            if type(item) not in _LEAVES:
+                value[index] = resolve_in_place(item, resolve)
+        return value
+    if kind is dict and _LEAVES.issuperset(map(type, value)):
+        for key, item in value.items():  # replacing values keeps the size: allowed
+            if type(item) not in _LEAVES:
+                value[key] = resolve_in_place(item, resolve)
+        return value
+    return substitute_keys(value, resolve)
