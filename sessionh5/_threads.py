@@ -11,7 +11,7 @@ import os
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import TypeVar
 
 __all__ = ["WINDOW", "WORKERS", "executor", "pipelined"]
@@ -25,7 +25,11 @@ _pool: ThreadPoolExecutor | None = None
 
 
 def pipelined(jobs: Iterable[Callable[[], _T]], consume: Callable[[_T], None]) -> None:
-    """Run jobs in the shared pool, at most WINDOW at once; consume results in order here."""
+    """Run jobs in the shared pool, at most WINDOW at once; consume results in order here.
+
+    ``jobs`` is advanced only while fewer than WINDOW jobs are pending, so job i may
+    reuse a buffer of job i - WINDOW. On an error no job is left running on return.
+    """
     pending: deque[Future[_T]] = deque()
     try:
         for job in jobs:
@@ -37,6 +41,7 @@ def pipelined(jobs: Iterable[Callable[[], _T]], consume: Callable[[_T], None]) -
     finally:
         for future in pending:
             future.cancel()
+        wait(pending)
 
 
 def executor() -> ThreadPoolExecutor:
