@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import struct
 import subprocess
 import threading
 from pathlib import Path
@@ -13,6 +14,7 @@ import hdf5plugin
 import numpy as np
 import pytest
 
+from sessionh5._hdf5 import compression as compression_module
 from sessionh5._hdf5.arrays import CRC_ATTR, DTYPE_ATTR, read_array, write_array
 from sessionh5._hdf5.compression import (
     CHUNK_NBYTES,
@@ -315,3 +317,71 @@ def test_parallel_saves_in_threads(tmp_path: Path) -> None:
     for thread in threads:
         thread.join()
     assert not errors
+
+
+DECODERS = [pytest.param(True, id="liblz4-via-ctypes"), pytest.param(False, id="python-lz4")]
+
+
+def _lz4_decoder(monkeypatch: pytest.MonkeyPatch, c_function: bool) -> None:
+    """Use liblz4's C function (the default when found) or python-lz4's fallback."""
+    if not c_function:
+        monkeypatch.setattr(compression_module, "_LZ4_DECOMPRESS", None)
+    else:
+        assert compression_module._LZ4_DECOMPRESS is not None
+
+
+@pytest.mark.parametrize("c_function", DECODERS)
+@pytest.mark.parametrize("dtype", ["u1", "<f4"])
+def test_reads_hdf5plugin_lz4_in_small_blocks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                              c_function: bool, dtype: str) -> None:
+    """Chunks of many LZ4 blocks, compressed and raw ones, from plain h5py decode exactly.
+
+    u1 is not shuffled (full chunks decode straight into the output, the short last
+    one through scratch), f4 is.
+    """
+    _lz4_decoder(monkeypatch, c_function)
+    rng = np.random.default_rng(5)
+    smooth = np.repeat(np.arange(200_000) % 7, 3).astype(dtype)
+    noise = rng.integers(0, 256, 300_001 * np.dtype(dtype).itemsize, dtype=np.uint8).view(dtype)
+    array = np.concatenate([smooth, noise, smooth[:12_345]])
+    with h5py.File(tmp_path / "a.h5", "w") as f:
+        f.create_dataset("a", data=array, chunks=(65536,), shuffle=dtype != "u1",
+                         fletcher32=True, **hdf5plugin.LZ4(nbytes=4096))
+        _same(array, read_array(f["a"]))
+
+
+@pytest.mark.parametrize("c_function", DECODERS)
+def test_truncated_lz4_block_is_corrupt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                        c_function: bool) -> None:
+    """A cut LZ4 block whose sizes and checksum were fixed up still fails to decode."""
+    _lz4_decoder(monkeypatch, c_function)
+    array = np.tile(np.arange(250, dtype=np.uint8), 20_000)
+    with h5py.File(tmp_path / "a.h5", "w") as f:
+        ds = write_array(f, "a", array, Compression.from_name("lz4"))
+        stored = ds.id.read_direct_chunk((0,))[1]
+        (size,) = struct.unpack_from(">I", stored, 12)
+        cut = bytearray(stored[: 16 + size // 2])
+        cut[12:16] = struct.pack(">I", size // 2)
+        cut += fletcher32(cut).to_bytes(4, "little")
+        ds.id.write_direct_chunk((0,), bytes(cut))
+        with pytest.raises(CorruptFileError, match="LZ4 block does not decode"):
+            read_array(ds)
+
+
+def test_chunk_larger_than_the_read_buffer_is_read_and_rejected(tmp_path: Path) -> None:
+    """A stored chunk too big for the reused buffer is read anyway, then found corrupt."""
+    array = np.arange(300_000, dtype=np.float64)
+    with h5py.File(tmp_path / "a.h5", "w") as f:
+        ds = write_array(f, "a", array, Compression.from_name("none"))
+        huge = bytes(3 * ds.id.get_chunk_info(0).size)
+        ds.id.write_direct_chunk((0,), huge + fletcher32(huge).to_bytes(4, "little"))
+        with pytest.raises(CorruptFileError, match="chunk holds"):
+            read_array(ds)
+
+
+@pytest.mark.parametrize("compression", COMPRESSIONS)
+def test_many_chunks_reuse_read_buffers(tmp_path: Path, compression: str) -> None:
+    """Far more chunks than read buffers, each different: every one lands in its place."""
+    array = np.random.default_rng(6).integers(0, 50, (48, 256, 512), dtype=np.int32)
+    array[:, 0, 0] = np.arange(48)
+    _same(array, _roundtrip(tmp_path, array, compression))

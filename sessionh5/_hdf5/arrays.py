@@ -3,8 +3,8 @@
 Tiny, 0-d and empty arrays are stored contiguous and uncompressed, with a CRC32
 of their bytes in CRC_ATTR (Fletcher32 needs chunked storage). Larger arrays are
 chunked: each chunk is filtered (compression.ChunkCodec) in a shared thread pool
-and stored with ``write_direct_chunk``; reading fetches raw chunks with
-``read_direct_chunk`` and decodes them in the pool straight into the output. At
+and stored with ``write_direct_chunk``; reading fetches raw chunks with ``read_direct_chunk``
+into reused buffers and decodes them in the pool straight into the output. At
 most WINDOW chunks (see sessionh5._threads) are in flight, so extra memory stays at a few chunks.
 
 h5py stores numbers, bool, complex, 'S', 'V' and records of them natively, in
@@ -27,9 +27,16 @@ from typing import Any
 import h5py
 import numpy as np
 
-from .._threads import pipelined
+from .._threads import WINDOW, pipelined
 from ..errors import CorruptFileError, RestoreError, UnsupportedValueError
-from .compression import TINY_NBYTES, ChunkCodec, Compression, CorruptChunkError, chunk_shape
+from .compression import (
+    TINY_NBYTES,
+    ChunkCodec,
+    Compression,
+    CorruptChunkError,
+    chunk_shape,
+    scratch_bytes,
+)
 
 __all__ = ["CRC_ATTR", "DTYPE_ATTR", "check_allocation", "memory_limit", "read_array",
            "write_array"]
@@ -266,13 +273,22 @@ def _decodable(dataset: h5py.Dataset) -> bool:
 
 
 def _read_chunked(dataset: h5py.Dataset, codec: ChunkCodec, progress: Progress) -> np.ndarray:
-    """Read raw chunks in this thread; check and decode them in the pool into ``out``."""
+    """Read raw chunks in this thread; check and decode them in the pool into ``out``.
+
+    Raw chunks go into WINDOW buffers this thread keeps (chunk i reuses the buffer of
+    chunk i - WINDOW, finished by then), so no chunk allocates memory: fresh 1 MiB
+    buffers can page-fault on every chunk, which costs more than decoding it. The
+    reads stay in this thread: callers may hold h5py's lock (iterating a group does).
+    """
     out = np.empty(dataset.shape, dataset.dtype)
     chunks = dataset.chunks
+    chunk_nbytes = math.prod(chunks) * out.itemsize
+    capacity = chunk_nbytes + chunk_nbytes // 64 + 4096  # more than our filters ever add
 
     def jobs() -> Iterator[Callable[[], int]]:
-        for offset, sel in _grid(out.shape, chunks):
-            mask, data = dataset.id.read_direct_chunk(offset)
+        for number, (offset, sel) in enumerate(_grid(out.shape, chunks)):
+            buffer = scratch_bytes(capacity, f"stored-{number % WINDOW}")
+            mask, data = _read_raw_chunk(dataset.id, offset, buffer)
             if mask:  # HDF5 skipped an optional filter on this chunk: let it decode
                 dataset.read_direct(out, sel, sel)
                 yield partial(int, out[sel].nbytes)
@@ -281,6 +297,15 @@ def _read_chunked(dataset: h5py.Dataset, codec: ChunkCodec, progress: Progress) 
 
     pipelined(jobs(), progress)
     return out
+
+
+def _read_raw_chunk(dsid: h5py.h5d.DatasetID, offset: tuple[int, ...], buffer: np.ndarray
+                    ) -> tuple[int, bytes | memoryview]:
+    """``read_direct_chunk`` into ``buffer``; into fresh bytes if the chunk does not fit."""
+    try:
+        return dsid.read_direct_chunk(offset, out=buffer)
+    except ValueError:  # h5py checks the size: a chunk some other writer made larger
+        return dsid.read_direct_chunk(offset)
 
 
 def _decode_chunk(codec: ChunkCodec, data: bytes, out: np.ndarray, offset: tuple[int, ...],

@@ -16,11 +16,13 @@ any HDF5 reader (h5py with hdf5plugin, h5dump with HDF5_PLUGIN_PATH) reads them:
 
 from __future__ import annotations
 
+import ctypes
 import math
 import struct
 import sys
 import threading
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -28,6 +30,7 @@ import h5py
 import hdf5plugin  # noqa: F401  (registers filter 32004 for h5py readers and writers)
 import lz4.block
 import numpy as np
+from lz4.block import _block as _lz4_extension
 
 from ..errors import UsageError
 
@@ -40,6 +43,7 @@ __all__ = [
     "CorruptChunkError",
     "chunk_shape",
     "fletcher32",
+    "scratch_bytes",
 ]
 
 CompressionName = Literal["lz4", "gzip", "none"]
@@ -65,6 +69,25 @@ _FAST_SHUFFLE = sys.byteorder == "little"  # byte k of a word is bits 8k..8k+7
 #: Scratch buffers up to this size stay with their thread for the next chunk.
 _SCRATCH_KEEP = 4 * CHUNK_NBYTES
 _scratch = threading.local()
+
+
+def _lz4_c_decompress() -> Callable[[int, int, int, int], int] | None:
+    """liblz4's ``LZ4_decompress_safe``, which python-lz4's extension exports, or None.
+
+    python-lz4 only returns fresh bytes (two 1 MiB allocations per chunk, which can
+    page-fault on every chunk); the C function decodes straight into our buffer and,
+    called through ctypes, releases the GIL. It never writes past the capacity given.
+    """
+    try:
+        function = ctypes.CDLL(_lz4_extension.__file__).LZ4_decompress_safe
+    except (OSError, AttributeError):  # e.g. a build that does not export liblz4's symbols
+        return None
+    function.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_int]
+    function.restype = ctypes.c_int
+    return function
+
+
+_LZ4_DECOMPRESS = _lz4_c_decompress()
 
 
 class CorruptChunkError(ValueError):
@@ -244,24 +267,28 @@ class ChunkCodec:
         stored[-4:] = fletcher32(memoryview(stored)[:-4]).to_bytes(4, "little")
         return stored
 
-    def decode_into(self, stored: bytes, dest: np.ndarray, chunk_nbytes: int) -> None:
+    def decode_into(self, stored: bytes | memoryview, dest: np.ndarray, chunk_nbytes: int) -> None:
         """Check and unfilter one stored chunk; write its first ``dest.size`` bytes to dest.
 
         ``dest`` is a contiguous uint8 view (a prefix of the chunk, in element order).
-        Raises CorruptChunkError on a bad checksum or undecodable data.
+        LZ4 decodes straight into ``dest`` when nothing else is left to do, otherwise
+        into this thread's scratch buffer. Raises CorruptChunkError on a bad checksum
+        or undecodable data.
         """
         body = memoryview(stored)
         if self.fletcher32:
             body = _checked(body)
         if self.method == "lz4":
-            data = _lz4_unframe(body, chunk_nbytes)
-        elif self.method == "gzip":
-            data = _inflate(body, chunk_nbytes)
+            direct = not self.shuffle and dest.size == chunk_nbytes
+            raw = dest if direct else scratch_bytes(chunk_nbytes, "raw")
+            _lz4_unframe_into(body, raw)
+            if direct:
+                return
         else:
-            data = body
-        if len(data) != chunk_nbytes:
-            raise CorruptChunkError(f"chunk holds {len(data)} bytes, expected {chunk_nbytes}")
-        raw = np.frombuffer(data, dtype=np.uint8)
+            data = _inflate(body, chunk_nbytes) if self.method == "gzip" else body
+            if len(data) != chunk_nbytes:
+                raise CorruptChunkError(f"chunk holds {len(data)} bytes, expected {chunk_nbytes}")
+            raw = np.frombuffer(data, dtype=np.uint8)
         if self.shuffle:
             _unshuffle(raw, dest, self.shuffle)
         else:
@@ -273,17 +300,21 @@ def _shuffles(dtype: np.dtype) -> bool:
     return dtype.itemsize > 1 and (dtype.kind in "biufcmM" or dtype.fields is not None)
 
 
-def _scratch_bytes(nbytes: int) -> np.ndarray:
-    """A uint8 buffer of this thread, reused across chunks.
+def scratch_bytes(nbytes: int, slot: str) -> np.ndarray:
+    """A uint8 buffer of this thread named ``slot``, reused across chunks.
 
     Fresh memory page-faults on first touch, which costs more than the shuffle
-    itself on this kind of VM; each pool thread keeps one buffer instead.
+    itself on this kind of VM; each pool thread keeps one buffer per slot instead.
+    Callers use distinct slots for buffers that are alive at the same time.
     """
-    buffer = getattr(_scratch, "buffer", None)
+    buffers: dict[str, np.ndarray] | None = getattr(_scratch, "buffers", None)
+    if buffers is None:
+        buffers = _scratch.buffers = {}
+    buffer = buffers.get(slot)
     if buffer is None or buffer.size < nbytes:
         buffer = np.empty(nbytes, np.uint8)
         if nbytes <= _SCRATCH_KEEP:
-            _scratch.buffer = buffer
+            buffers[slot] = buffer
     return buffer[:nbytes]
 
 
@@ -296,7 +327,7 @@ def _shuffle(data: np.ndarray, size: int) -> np.ndarray:
     """
     if size not in _UINT or not _FAST_SHUFFLE:
         return np.ascontiguousarray(data.reshape(-1, size).T).reshape(-1)
-    scratch = _scratch_bytes(3 * data.size)  # shuffled | halves | shift temp
+    scratch = scratch_bytes(3 * data.size, "spare")  # shuffled | halves | shift temp
     out = scratch[: data.size]
     _split(data.view(_UINT[size]), out.reshape(size, -1), scratch[data.size :])
     return out
@@ -331,7 +362,7 @@ def _unshuffle(raw: np.ndarray, dest: np.ndarray, size: int) -> None:
     plane, count = raw.size // size, dest.size // size
     planes = raw.reshape(size, plane)[:, :count]
     if size in _UINT and _FAST_SHUFFLE:
-        _merge(planes, dest.view(_UINT[size]), _scratch_bytes(2 * dest.size))
+        _merge(planes, dest.view(_UINT[size]), scratch_bytes(2 * dest.size, "spare"))
         return
     # One strided copy per byte plane: about 5x faster in numpy than assigning a
     # transposed (n, size) view, whose innermost loop would jump between planes.
@@ -377,33 +408,46 @@ def _lz4_frame(data: np.ndarray) -> list[bytes | np.ndarray]:
     return parts
 
 
-def _lz4_unframe(body: memoryview, chunk_nbytes: int) -> bytes | memoryview:
-    """Undo _lz4_frame, checking every size against the header and the chunk size."""
+def _lz4_unframe_into(body: memoryview, out: np.ndarray) -> None:
+    """Undo _lz4_frame into ``out`` (uint8, the chunk's size), checking every size."""
     if len(body) < _LZ4_HEADER.size:
         raise CorruptChunkError("LZ4 chunk shorter than its header")
     nbytes, block = _LZ4_HEADER.unpack_from(body)
-    if nbytes != chunk_nbytes or block == 0:
+    if nbytes != out.size or block == 0:
         raise CorruptChunkError(f"LZ4 header says {nbytes} bytes in blocks of {block}")
-    pos, pieces = _LZ4_HEADER.size, []
+    source = np.frombuffer(body, np.uint8)
+    pos = _LZ4_HEADER.size
     for start in range(0, nbytes, block):
         want = min(block, nbytes - start)
         if pos + 4 > len(body):
             raise CorruptChunkError("LZ4 chunk truncated")
         (size,) = _U32_BE.unpack_from(body, pos)
-        piece = body[pos + 4 : pos + 4 + size]
+        if pos + 4 + size > len(body):
+            raise CorruptChunkError("LZ4 chunk truncated")
+        piece, target = source[pos + 4 : pos + 4 + size], out[start : start + want]
+        if size == want:
+            target[...] = piece
+        else:
+            _lz4_block_into(piece, target)
         pos += 4 + size
-        pieces.append(piece if size == want else _lz4_block(piece, want))
     if pos != len(body):
         raise CorruptChunkError(f"LZ4 chunk has {len(body) - pos} stray bytes")
-    return pieces[0] if len(pieces) == 1 else b"".join(pieces)
 
 
-def _lz4_block(piece: memoryview, size: int) -> bytes:
-    """Decompress one LZ4 block of known size (python-lz4 releases the GIL)."""
-    try:
-        return lz4.block.decompress(piece, uncompressed_size=size)
-    except lz4.block.LZ4BlockError as err:
-        raise CorruptChunkError(f"LZ4 block does not decode: {err}") from err
+def _lz4_block_into(piece: np.ndarray, target: np.ndarray) -> None:
+    """Decompress one LZ4 block that must fill ``target`` exactly."""
+    if _LZ4_DECOMPRESS is None:
+        try:
+            data = lz4.block.decompress(piece, uncompressed_size=target.size)
+        except lz4.block.LZ4BlockError as err:
+            raise CorruptChunkError(f"LZ4 block does not decode: {err}") from err
+        got = len(data)
+        if got == target.size:
+            target[...] = np.frombuffer(data, np.uint8)
+    else:
+        got = _LZ4_DECOMPRESS(piece.ctypes.data, target.ctypes.data, piece.size, target.size)
+    if got != target.size:
+        raise CorruptChunkError(f"LZ4 block does not decode to {target.size} bytes ({got})")
 
 
 def _inflate(body: memoryview, chunk_nbytes: int) -> bytes:
