@@ -46,7 +46,7 @@ CRC_ATTR = "sessionh5-crc32"
 
 Progress = Callable[[int], None]
 Selection = tuple[slice, ...]
-Encoded = tuple[tuple[int, ...], int, bytearray]  # chunk offset, raw bytes in it, stored bytes
+Encoded = tuple[tuple[int, ...], int, bytearray | np.ndarray]  # offset, raw size, stored bytes
 
 
 def write_array(parent: h5py.Group, name: str, array: np.ndarray, compression: Compression,
@@ -228,8 +228,11 @@ def _write_chunked(parent: h5py.Group, name: str, stored: np.ndarray,
         if progress is not None:
             progress(nbytes)
 
-    jobs = (partial(_encode_chunk, codec, stored, offset, sel, chunks)
-            for offset, sel in _grid(stored.shape, chunks))
+    # Chunk i is built in the buffer of chunk i - WINDOW, stored by then (see _read_chunked).
+    capacity = codec.stored_capacity(math.prod(chunks) * stored.itemsize)
+    jobs = (partial(_encode_chunk, codec, stored, offset, sel, chunks,
+                    scratch_bytes(capacity, f"encoded-{number % WINDOW}"))
+            for number, (offset, sel) in enumerate(_grid(stored.shape, chunks)))
     pipelined(jobs, store)
     return dataset
 
@@ -243,15 +246,15 @@ def _check_file_dtype(parent: h5py.Group, name: str, dtype: np.dtype) -> None:
 
 
 def _encode_chunk(codec: ChunkCodec, stored: np.ndarray, offset: tuple[int, ...],
-                  sel: Selection, chunks: tuple[int, ...]) -> Encoded:
-    """Gather one chunk (zero-padded at the edges, as HDF5 does) and filter it."""
+                  sel: Selection, chunks: tuple[int, ...], buffer: np.ndarray) -> Encoded:
+    """Gather one chunk (zero-padded at the edges, as HDF5 does) and filter it into ``buffer``."""
     block = stored[sel]
     nbytes = block.nbytes
     if block.shape != chunks:
         full = np.zeros(chunks, stored.dtype)
         full[_origin(block.shape)] = block
         block = full
-    return offset, nbytes, codec.encode(_raw_bytes(block))
+    return offset, nbytes, codec.encode(_raw_bytes(block), buffer)
 
 
 def _read_stored(dataset: h5py.Dataset, progress: Progress) -> np.ndarray:

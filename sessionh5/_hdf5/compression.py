@@ -71,23 +71,31 @@ _SCRATCH_KEEP = 4 * CHUNK_NBYTES
 _scratch = threading.local()
 
 
-def _lz4_c_decompress() -> Callable[[int, int, int, int], int] | None:
-    """liblz4's ``LZ4_decompress_safe``, which python-lz4's extension exports, or None.
+def _lz4_c_function(name: str) -> Callable[..., int] | None:
+    """A function of liblz4, which python-lz4's extension exports, or None.
 
     python-lz4 only returns fresh bytes (two 1 MiB allocations per chunk, which can
-    page-fault on every chunk); the C function decodes straight into our buffer and,
-    called through ctypes, releases the GIL. It never writes past the capacity given.
+    page-fault on every chunk); the C functions work in buffers we keep and, called
+    through ctypes, release the GIL. Neither writes past the capacity it is given.
     """
     try:
-        function = ctypes.CDLL(_lz4_extension.__file__).LZ4_decompress_safe
+        function = getattr(ctypes.CDLL(_lz4_extension.__file__), name)
     except (OSError, AttributeError):  # e.g. a build that does not export liblz4's symbols
         return None
-    function.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_int]
     function.restype = ctypes.c_int
     return function
 
 
-_LZ4_DECOMPRESS = _lz4_c_decompress()
+#: LZ4_decompress_safe(src, dst, srcSize, dstCapacity) -> bytes written, < 0 on bad data.
+_LZ4_DECOMPRESS = _lz4_c_function("LZ4_decompress_safe")
+#: LZ4_compress_fast(src, dst, srcSize, dstCapacity, acceleration) -> bytes written, 0 if
+#: they do not fit: the same blocks python-lz4 makes (it calls the same function).
+_LZ4_COMPRESS = _lz4_c_function("LZ4_compress_fast")
+if _LZ4_DECOMPRESS is not None:
+    _LZ4_DECOMPRESS.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_int]
+if _LZ4_COMPRESS is not None:
+    _LZ4_COMPRESS.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_int,
+                              ctypes.c_int]
 
 
 class CorruptChunkError(ValueError):
@@ -251,10 +259,23 @@ class ChunkCodec:
             plist.set_fletcher32()
         return plist
 
-    def encode(self, data: np.ndarray) -> bytearray:
-        """Filter one chunk (contiguous uint8, full chunk size) into its stored bytes."""
+    def encode(self, data: np.ndarray, buffer: np.ndarray | None = None
+               ) -> bytearray | np.ndarray:
+        """Filter one chunk (contiguous uint8, full chunk size) into its stored bytes.
+
+        With ``buffer`` (uint8, stored_capacity(data.size) bytes) an LZ4 chunk is built
+        in it and a view of it returned: no allocation and no copy of the compressed
+        blocks. Otherwise the result is a new bytearray.
+        """
         if self.shuffle:
             data = _shuffle(data, self.shuffle)  # scratch: every branch below copies it
+        if self.method == "lz4" and buffer is not None and _LZ4_COMPRESS is not None:
+            size = _lz4_frame_into(data, buffer)
+            if self.fletcher32:
+                checksum = fletcher32(memoryview(buffer[:size])).to_bytes(4, "little")
+                buffer[size : size + 4] = np.frombuffer(checksum, np.uint8)
+                size += 4
+            return buffer[:size]
         if self.method == "lz4":
             parts = _lz4_frame(data)
         elif self.method == "gzip":
@@ -266,6 +287,12 @@ class ChunkCodec:
         stored = bytearray().join([*parts, b"\0\0\0\0"])
         stored[-4:] = fletcher32(memoryview(stored)[:-4]).to_bytes(4, "little")
         return stored
+
+    @staticmethod
+    def stored_capacity(chunk_nbytes: int) -> int:
+        """Bytes an LZ4 chunk can take when ``encode`` builds it in a buffer."""
+        blocks = math.ceil(chunk_nbytes / _LZ4_MAX_BLOCK)
+        return _LZ4_HEADER.size + 4 * blocks + chunk_nbytes + 4
 
     def decode_into(self, stored: bytes | memoryview, dest: np.ndarray, chunk_nbytes: int) -> None:
         """Check and unfilter one stored chunk; write its first ``dest.size`` bytes to dest.
@@ -406,6 +433,26 @@ def _lz4_frame(data: np.ndarray) -> list[bytes | np.ndarray]:
             packed = piece
         parts += [_U32_BE.pack(len(packed)), packed]
     return parts
+
+
+def _lz4_frame_into(data: np.ndarray, out: np.ndarray) -> int:
+    """_lz4_frame written into ``out`` by liblz4; the number of bytes used."""
+    nbytes = data.size
+    block = min(nbytes, _LZ4_MAX_BLOCK)
+    _LZ4_HEADER.pack_into(out, 0, nbytes, block)
+    pos = _LZ4_HEADER.size
+    for start in range(0, nbytes, block):
+        piece = data[start : start + block]
+        target = out[pos + 4 : pos + 4 + piece.size]
+        # Room for one byte less than the block: 0 back means LZ4 did not shrink it.
+        size = _LZ4_COMPRESS(piece.ctypes.data, target.ctypes.data, piece.size,
+                             piece.size - 1, _LZ4_ACCELERATION)
+        if size <= 0:  # the filter stores such blocks raw
+            target[...] = piece
+            size = piece.size
+        _U32_BE.pack_into(out, pos, size)
+        pos += 4 + size
+    return pos
 
 
 def _lz4_unframe_into(body: memoryview, out: np.ndarray) -> None:
