@@ -444,6 +444,8 @@ def _lz4_frame_into(data: np.ndarray, out: np.ndarray) -> int:
     for start in range(0, nbytes, block):
         piece = data[start : start + block]
         target = out[pos + 4 : pos + 4 + piece.size]
+        if target.size != piece.size:  # liblz4 trusts the capacity we pass: never guess it
+            raise ValueError(f"LZ4 buffer of {out.size} bytes is too small for the chunk")
         # Room for one byte less than the block: 0 back means LZ4 did not shrink it.
         size = _LZ4_COMPRESS(piece.ctypes.data, target.ctypes.data, piece.size,
                              piece.size - 1, _LZ4_ACCELERATION)
