@@ -368,13 +368,7 @@ def _split(words: np.ndarray, planes: np.ndarray, spare: np.ndarray) -> None:
     words.nbytes).
     """
     count, width = words.size, words.itemsize
-    if width == 2:
-        low, high, rest = planes[0], planes[1], spare
-    else:
-        half = _UINT[width // 2]
-        low = spare[: words.nbytes // 2].view(half)
-        high = spare[words.nbytes // 2 : words.nbytes].view(half)
-        rest = spare[words.nbytes :]
+    low, high, rest = _halves(words, planes, spare)
     np.copyto(low, words, casting="unsafe")
     shifted = rest[: words.nbytes].view(words.dtype)
     np.right_shift(words, 4 * width, out=shifted)
@@ -382,6 +376,16 @@ def _split(words: np.ndarray, planes: np.ndarray, spare: np.ndarray) -> None:
     if width > 2:
         _split(low, planes[: width // 2], rest[: count * width])
         _split(high, planes[width // 2 :], rest[: count * width])
+
+
+def _halves(words: np.ndarray, planes: np.ndarray, spare: np.ndarray
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Low and high half-width words of ``words`` (the planes themselves at width 2),
+    and the part of ``spare`` left for the next level."""
+    if words.itemsize == 2:
+        return planes[0], planes[1], spare
+    half, size = _UINT[words.itemsize // 2], words.nbytes // 2
+    return spare[:size].view(half), spare[size : 2 * size].view(half), spare[2 * size :]
 
 
 def _unshuffle(raw: np.ndarray, dest: np.ndarray, size: int) -> None:
@@ -404,13 +408,8 @@ def _merge(planes: np.ndarray, words: np.ndarray, spare: np.ndarray) -> None:
     numpy's byte-strided scatter. ``spare`` as in _split.
     """
     count, width = words.size, words.itemsize
-    if width == 2:
-        low, high, rest = planes[0], planes[1], spare
-    else:
-        half = _UINT[width // 2]
-        low = spare[: words.nbytes // 2].view(half)
-        high = spare[words.nbytes // 2 : words.nbytes].view(half)
-        rest = spare[words.nbytes :]
+    low, high, rest = _halves(words, planes, spare)
+    if width > 2:
         _merge(planes[: width // 2], low, rest[: count * width])
         _merge(planes[width // 2 :], high, rest[: count * width])
     shifted = rest[: words.nbytes].view(words.dtype)
