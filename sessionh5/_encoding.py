@@ -255,11 +255,15 @@ class ValueEncoder:
                 node["tzname"] = name
         return node
 
-    def array(self, a: np.ndarray, path: Any) -> dict:
+    def array(self, a: np.ndarray, path: Any) -> Any:
+        """Subclasses are saved objects (or refused); object dtypes could hold anything."""
         if type(a) is not np.ndarray:
             return self.ref(self.on_object(a))
         if a.dtype.hasobject:
             raise UnsupportedValueError("object-dtype arrays cannot be saved", a)
+        return self.array_value(a, path)
+
+    def array_value(self, a: np.ndarray, path: Any) -> dict:
         if a.nbytes > self.limit:
             name = self.array_name(path)
             self.out.arrays[name] = a

@@ -88,11 +88,7 @@ class PlainEncoder(ValueEncoder):
         self.object_types.add(t)
         return self.ref(key)
 
-    def array(self, a: np.ndarray, path: Any) -> Any:
-        if type(a) is not np.ndarray:
-            return self.ref(self.on_object(a))
-        if a.dtype.hasobject:
-            raise UnsupportedValueError("object-dtype arrays cannot be saved", a)
+    def array_value(self, a: np.ndarray, path: Any) -> Any:
         if a.nbytes > self.limit:
             self.out.arrays[str(len(self.out.arrays))] = a
         return a
