@@ -55,19 +55,12 @@ class _Progress:
 
 
 def _plain_records(saved: SavedSession) -> list[Record]:
-    """Walked records as plain values with ObjectKey references, for the stream."""
-    from ._encoding import EncodedValue, decode_value
+    """Records as plain values with ObjectKey references, for the stream.
 
-    records = []
-    for record in saved.records:
-        enc = record.data
-        if isinstance(enc, PlainValue):
-            record = Record(record.key, enc.value, record.version)
-        elif isinstance(enc, EncodedValue):
-            value = decode_value(enc.json, list(enc.refs), enc.arrays.__getitem__)
-            record = Record(record.key, value, record.version)
-        records.append(record)
-    return records
+    A session walked for the stream holds PlainValues; converted records are plain already.
+    """
+    return [Record(r.key, r.data.value, r.version) if isinstance(r.data, PlainValue) else r
+            for r in saved.records]
 
 
 def write_backend(target: Target, saved: SavedSession, *, format: str, compress: Any,
@@ -149,13 +142,10 @@ def stream_order(keys: Sequence[ObjectKey],
 
 def _estimated_size(records: list[Record]) -> int:
     """Uncompressed stream size for progress totals: array bytes plus ~64 per record."""
-    from ._encoding import EncodedValue
-
     total = 64 * len(records)
     for record in records:
         data = record.data
-        values = (data.arrays.values() if isinstance(data, (EncodedValue, PlainValue))
-                  else _arrays_in(data))
+        values = data.arrays.values() if isinstance(data, PlainValue) else _arrays_in(data)
         total += sum(array.nbytes for array in values)
     return total
 
