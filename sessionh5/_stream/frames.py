@@ -29,9 +29,9 @@ PIECE_SIZE = 4 << 20
 Buffer = bytes | bytearray | memoryview
 
 
-def lz4_frame(piece: Buffer, level: int = 0) -> bytes:
+def lz4_frame(piece: Buffer) -> bytes:
     """One LZ4 frame with the frame defaults plus a content checksum (checked on read)."""
-    return lz4.frame.compress(piece, compression_level=level, content_checksum=True)
+    return lz4.frame.compress(piece, content_checksum=True)
 
 
 def gzip_member(piece: Buffer, level: int) -> bytes:
