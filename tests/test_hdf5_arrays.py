@@ -21,11 +21,10 @@ from sessionh5._hdf5.compression import (
     TINY_NBYTES,
     ChunkCodec,
     Compression,
-    _shuffle,
-    _unshuffle,
     chunk_shape,
     fletcher32,
 )
+from sessionh5._hdf5.shuffle import shuffle, unshuffle
 from sessionh5.errors import CorruptFileError, UnsupportedValueError, UsageError
 
 COMPRESSIONS = ["lz4", "gzip", "none"]
@@ -239,13 +238,13 @@ def test_fletcher32_matches_hdf5(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("size", [2, 3, 4, 8, 16])
 def test_shuffle_is_hdf5_byte_transpose(size: int) -> None:
-    """_shuffle equals the (n, size) transpose; _unshuffle inverts it, also into a prefix."""
+    """shuffle equals the (n, size) transpose; unshuffle inverts it, also into a prefix."""
     data = np.random.default_rng(size).integers(0, 256, 1001 * size, dtype=np.uint8)
-    shuffled = _shuffle(data, size).copy()
+    shuffled = shuffle(data, size).copy()
     assert np.array_equal(shuffled, np.ascontiguousarray(data.reshape(-1, size).T).reshape(-1))
     for count in (1001, 500, 1, 0):
         dest = np.full(count * size, 7, np.uint8)
-        _unshuffle(shuffled, dest, size)
+        unshuffle(shuffled, dest, size)
         assert np.array_equal(dest, data[: count * size])
 
 

@@ -35,8 +35,8 @@ from .compression import (
     Compression,
     CorruptChunkError,
     chunk_shape,
-    scratch_bytes,
 )
+from .shuffle import scratch_bytes
 
 __all__ = ["CRC_ATTR", "DTYPE_ATTR", "check_allocation", "memory_limit", "read_array",
            "write_array"]
