@@ -25,8 +25,8 @@ from sessionh5._hdf5.arrays import CRC_ATTR
 from sessionh5._hdf5.digest import attrs_digest, column_bytes
 from sessionh5._records import ObjectKey, Record, SessionHeader
 from sessionh5._stream.container import format_header_line
+from sessionh5._stream.encoding import ValueEncoder
 from sessionh5._stream.extcodes import ATTR_INFO_KEY
-from sessionh5._stream.writer import _ValueEncoder
 from sessionh5._walk import SavedSession
 
 APP = "sessionh5-tests"
@@ -50,7 +50,7 @@ def write_records(records: Sequence[Record], managers: dict[str, ObjectKey], fmt
 
 def raw_stream(records: Sequence[Record], managers: dict[str, ObjectKey]) -> bytes:
     """An uncompressed stream of ``records`` in the given order, with no writer checks."""
-    encoder = _ValueEncoder()
+    encoder = ValueEncoder()
     parts = [format_header_line(APP),
              encoder.pack_top({ATTR_INFO_KEY: dict.fromkeys(managers, False)}, "metadata"),
              encoder.pack_top({}, "providers")]

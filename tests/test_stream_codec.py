@@ -31,7 +31,7 @@ from stream_variants import (
 )
 
 from sessionh5._records import SESSION_KEY, ObjectKey, PngImage, Record, SessionHeader
-from sessionh5._stream import StreamContent, detect_container, read_stream, write_stream, writer
+from sessionh5._stream import StreamContent, detect_container, encoding, read_stream, write_stream
 from sessionh5._stream.digest import DIGEST_KEY, DIGEST_TAIL
 from sessionh5._stream.extcodes import pack_reference, unpack_reference
 from sessionh5.errors import (
@@ -300,7 +300,7 @@ def test_fortran_and_strided_arrays_come_back_c_ordered() -> None:
 
 def test_large_arrays_are_written_byte_for_byte_as_packing_them_would(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    """Arrays spliced in as views (writer.LENT_ARRAY_NBYTES) give the very same stream."""
+    """Arrays spliced in as views (encoding.LENT_ARRAY_NBYTES) give the very same stream."""
     rng = np.random.default_rng(5)
     big = rng.random((1024, 300))  # 2.4 MB, contiguous
     data = {
@@ -311,12 +311,13 @@ def test_large_arrays_are_written_byte_for_byte_as_packing_them_would(
         "records": np.zeros(70_000, dtype=[("x", "<f4"), ("n", "<i2"), ("s", "S10")]),
         "tail": "the end",
     }
-    parts = writer._ValueEncoder().pack_parts(data, "test")
+    parts = encoding.ValueEncoder().pack_parts(data, "test")
     assert len(parts) == 1 + 3 * 4  # each lent array: packed head, ext head, its bytes
     content = content_with(data)
     lent = encode(content)
     with monkeypatch.context() as patch:
-        patch.setattr(writer, "LENT_ARRAY_NBYTES", 2**62)
+        patch.setattr(encoding, "LENT_ARRAY_NBYTES", 2**62)
+        assert len(encoding.ValueEncoder().pack_parts(data, "test")) == 1  # nothing lent
         assert encode(content) == lent
     for how in COMPRESSIONS:  # the compressors see other write sizes, so compare values
         assert_same(data, roundtrip(content, how).records[-1].data)

@@ -1,26 +1,20 @@
 """Write :class:`StreamContent` as a session stream (header line, records, nil).
 
-Values are packed with strict types, so every non-native value reaches
-:meth:`_ValueEncoder.default`, which turns it into its extension code; anything it
-does not know is refused with UnsupportedValueError instead of being written as
-something else.
+Values are packed by :class:`encoding.ValueEncoder`; this module lays out the
+top-level values, checks their order and hands the bytes to the compressor.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
-from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta, timezone
 from typing import Any, BinaryIO
 
 import msgpack  # type: ignore[import-untyped]
-import numpy as np
 
-from .._records import ObjectKey, PngImage, Record
-from ..errors import SaveError, SessionError, UnsupportedValueError, UsageError
+from .._records import ObjectKey, Record
+from ..errors import SaveError, UsageError
 from .container import (
     Compression,
     StreamContent,
@@ -29,26 +23,10 @@ from .container import (
     format_header_line,
 )
 from .digest import DIGEST_KEY, DIGEST_TAIL, new_digest
-from .extcodes import (
-    ATTR_INFO_KEY,
-    CLASS_VERSIONS_KEY,
-    MAX_EXT_NESTING,
-    ExtCode,
-    array_payload,
-    pack_reference,
-    scalar_payload,
-    structured_scalar_payload,
-)
+from .encoding import ValueEncoder
+from .extcodes import ATTR_INFO_KEY, CLASS_VERSIONS_KEY
 
 __all__ = ["write_stream"]
-
-#: Plain containers nested deeper than this are refused (also catches a list that
-#: contains itself); msgpack's own limit is 511.
-_MAX_PLAIN_NESTING = 256
-#: Arrays at least this large reach the compressor as views of their own bytes (see
-#: _ValueEncoder.pack_parts) instead of being copied through msgpack's buffers.
-LENT_ARRAY_NBYTES = 1 << 20
-_MAX_EXT32_PAYLOAD = 2**32 - 1
 
 
 def write_stream(
@@ -75,7 +53,7 @@ def write_stream(
     if content.header.session_version != 3:
         raise UsageError("only session version 3 streams can be written")
     tags_after = _tag_positions(content)
-    encoder = _ValueEncoder()
+    encoder = ValueEncoder()
     metadata = _metadata(content)
     body = _body(content, encoder, tags_after, progress)
     with compressed_writer(fileobj, compress) as out:
@@ -88,7 +66,7 @@ def write_stream(
                 out.write(part)
 
 
-def _body(content: StreamContent, encoder: _ValueEncoder, tags_after: dict[int, list[str]],
+def _body(content: StreamContent, encoder: ValueEncoder, tags_after: dict[int, list[str]],
           progress: Callable[[int], None] | None) -> Iterator[bytes | memoryview]:
     """Everything after the metadata: provider table, records, end marker."""
     yield encoder.pack_top(_providers(content), "the provider table")
@@ -99,7 +77,7 @@ def _body(content: StreamContent, encoder: _ValueEncoder, tags_after: dict[int, 
     yield encoder.pack_top(None, "the end marker")
 
 
-def _write_digested(out: BinaryIO, encoder: _ValueEncoder, metadata: dict[str, Any],
+def _write_digested(out: BinaryIO, encoder: ValueEncoder, metadata: dict[str, Any],
                     body: Iterator[bytes | memoryview]) -> None:
     """Metadata ending in a digest entry over everything else (see digest.py).
 
@@ -175,7 +153,7 @@ def _tag_positions(content: StreamContent) -> dict[int, list[str]]:
 
 
 def _records(
-    content: StreamContent, encoder: _ValueEncoder, tags_after: dict[int, list[str]]
+    content: StreamContent, encoder: ValueEncoder, tags_after: dict[int, list[str]]
 ) -> Iterator[bytes | memoryview]:
     """Packed (name, data) pairs, checking that each record refers only backwards."""
     written: set[ObjectKey] = set()
@@ -218,274 +196,3 @@ def _chunked(parts: Iterator[bytes | memoryview], size: int = 1 << 20
             pending, total = [], 0
     if pending:
         yield b"".join(pending)
-
-
-# --- values ---------------------------------------------------------------------------
-
-
-class _ValueEncoder:
-    """Packs values with strict types; the default hook maps each type to its extension."""
-
-    def __init__(self) -> None:
-        self._references: list[ObjectKey] = []
-        self._depth = 0
-        # One packer per extension depth: a packer is not re-entrant, and building one
-        # per value cost a third of the writer's time on sessions of small objects.
-        self._packers: list[msgpack.Packer] = []
-        self._reference_exts: dict[ObjectKey, msgpack.ExtType] = {}
-        # Large arrays met while packing a record (pack_parts): placeholder -> real bytes.
-        self._lending = False
-        self._lent: list[tuple[bytes, bytes, bytes | memoryview]] = []
-        self._placeholder_base = os.urandom(12)
-
-    def take_references(self) -> list[ObjectKey]:
-        """References packed since the last call."""
-        references, self._references = self._references, []
-        return references
-
-    def pack_top(self, value: Any, what: str) -> bytes:
-        """Pack one top-level value, naming it in the note of any error."""
-        try:
-            return self.pack(value)
-        except SessionError as exc:
-            exc.add_note(f"while writing {what}")
-            raise
-
-    def pack_parts(self, value: Any, what: str) -> list[bytes | memoryview]:
-        """Pack one top-level value whose large arrays stay views of their own bytes.
-
-        The packer writes a 16-byte random placeholder for each such array; the
-        placeholders are then cut out and replaced by the ext-32 header, the payload
-        map's head and the array's memory, byte for byte what packing it would give.
-        This saves three copies of the largest data in a session.
-        """
-        self._lending, self._lent = True, []
-        try:
-            packed = self.pack_top(value, what)
-        finally:
-            self._lending = False
-        lent, self._lent = self._lent, []
-        if not lent:
-            return [packed]
-        view, parts, position = memoryview(packed), [], 0
-        for placeholder, head, data in lent:
-            found = packed.index(placeholder, position)
-            parts += [view[position:found], head, data]
-            position = found + len(placeholder)
-        parts.append(view[position:])
-        return parts
-
-    def lend(self, head_payload: dict[bytes, Any], data: bytes | memoryview) -> bytes | None:
-        """Placeholder payload for an array packed by pack_parts, or None to pack it here.
-
-        Only arrays in the record's own lists and dicts qualify: inside another
-        extension the outer payload length would change when the bytes are spliced in.
-        """
-        nbytes = len(data)  # a 1-d uint8 view when it is a memoryview
-        if not self._lending or self._depth != 1 or nbytes < LENT_ARRAY_NBYTES:
-            return None
-        head = self.pack_payload({**head_payload, b"data": b""})
-        head = head[:-2] + b"\xc6" + nbytes.to_bytes(4, "big")  # bin 8 (empty) -> bin 32
-        size = len(head) + nbytes
-        if size > _MAX_EXT32_PAYLOAD:
-            return None  # packing it here raises the usual "too large" error
-        token = self._placeholder_base + len(self._lent).to_bytes(4, "big")
-        ext_head = b"\xc9" + size.to_bytes(4, "big") + bytes((ExtCode.NDARRAY,))
-        self._lent.append((b"\xd8" + bytes((ExtCode.NDARRAY,)) + token, ext_head + head, data))
-        return token
-
-    def pack(self, value: Any) -> bytes:
-        """Pack with the format's settings; nested payloads come back here too."""
-        return self.pack_payload(_swap_bytes_like(value, 0))
-
-    def pack_payload(self, value: Any) -> bytes:
-        """Pack a value that needs no bytearray walk (payloads built by the encoders).
-
-        Array payloads hold a memoryview of the array's bytes, which msgpack copies
-        straight into its buffer; the walk would refuse it as user data.
-        """
-        while len(self._packers) <= self._depth:
-            self._packers.append(
-                msgpack.Packer(default=self.default, use_bin_type=True, strict_types=True)
-            )
-        try:
-            packed: bytes = self._packers[self._depth].pack(value)
-        except SessionError:
-            raise
-        except (ValueError, OverflowError) as exc:
-            # msgpack: strings with lone surrogates, values over 4 GiB.
-            raise UnsupportedValueError(f"cannot pack a value: {exc}") from exc
-        return packed
-
-    def default(self, value: Any) -> msgpack.ExtType:
-        """Turn a non-native value into an extension, or refuse it naming its type."""
-        if type(value) is ObjectKey:  # the most common extension: no nesting, cached
-            self._references.append(value)
-            ext = self._reference_exts.get(value)
-            if ext is None:
-                ext = self._reference_exts[value] = msgpack.ExtType(
-                    ExtCode.REFERENCE, pack_reference(value)
-                )
-            return ext
-        encode = _ENCODERS.get(type(value))
-        if encode is None:
-            if not isinstance(value, np.generic):
-                raise UnsupportedValueError(
-                    f"a value of type {_type_name(value)} cannot be stored in a session stream"
-                )
-            encode = _numpy_scalar
-        if self._depth >= MAX_EXT_NESTING:
-            raise UnsupportedValueError(f"values nested deeper than {MAX_EXT_NESTING} levels")
-        self._depth += 1
-        try:
-            code, payload = encode(self, value)
-        finally:
-            self._depth -= 1
-        return msgpack.ExtType(code, payload)
-
-
-
-def _type_name(value: Any) -> str:
-    kind = type(value)
-    return f"{kind.__module__}.{kind.__qualname__}"
-
-
-def _swap_bytes_like(value: Any, depth: int) -> Any:
-    """Replace bytearrays by ext 64 inside plain lists and dicts.
-
-    msgpack packs bytearray (and memoryview) as bin without asking the default hook,
-    so they would come back as bytes; this walk is the only place to catch them.
-    Containers are copied only when something in them changes.
-    """
-    kind = type(value)
-    if kind is list or kind is dict:
-        if depth >= _MAX_PLAIN_NESTING:
-            raise UnsupportedValueError(
-                f"lists/dicts nested deeper than {_MAX_PLAIN_NESTING} levels (or a cycle)"
-            )
-        return _swap_in_list(value, depth) if kind is list else _swap_in_dict(value, depth)
-    if kind is bytearray:
-        return msgpack.ExtType(ExtCode.BYTEARRAY, bytes(value))
-    if kind is memoryview:
-        raise UnsupportedValueError("memoryview cannot be stored; convert it to bytes")
-    return value
-
-
-_LEAVES = frozenset({type(None), bool, int, float, str, bytes})
-
-
-def _swap_in_list(items: list[Any], depth: int) -> list[Any]:
-    copy: list[Any] | None = None
-    for position, item in enumerate(items):
-        if type(item) in _LEAVES:
-            continue
-        swapped = _swap_bytes_like(item, depth + 1)
-        if swapped is not item:
-            copy = copy if copy is not None else list(items)
-            copy[position] = swapped
-    return items if copy is None else copy
-
-
-def _swap_in_dict(mapping: dict[Any, Any], depth: int) -> dict[Any, Any]:
-    copy: dict[Any, Any] | None = None
-    for key, item in mapping.items():
-        if type(item) in _LEAVES:
-            continue
-        swapped = _swap_bytes_like(item, depth + 1)
-        if swapped is not item:
-            copy = copy if copy is not None else dict(mapping)
-            copy[key] = swapped
-    return mapping if copy is None else copy
-
-
-# Each encoder returns (extension code, payload bytes).
-_Encoder = Callable[[_ValueEncoder, Any], tuple[int, bytes]]
-
-
-def _datetime(enc: _ValueEncoder, value: datetime) -> tuple[int, bytes]:
-    """isoformat() keeps naive vs aware; only fixed offsets come back as the same tzinfo.
-
-    A timezone with a name of its own (``timezone(offset, "CEST")``) goes to ext 67,
-    because isoformat has no slot for the name.
-    """
-    tzinfo = value.tzinfo
-    if tzinfo is not None and type(tzinfo) is not timezone:
-        raise UnsupportedValueError(
-            f"a datetime with tzinfo {_type_name(tzinfo)} would come back with a fixed "
-            "offset; convert it to datetime.timezone first"
-        )
-    if isinstance(tzinfo, timezone) and _has_own_name(tzinfo):
-        return ExtCode.NAMED_TZ_DATETIME, enc.pack([value.isoformat(), tzinfo.tzname(None)])
-    return ExtCode.DATETIME, enc.pack(value.isoformat())
-
-
-def _has_own_name(zone: timezone) -> bool:
-    """True when the zone was built with a name other than the one its offset implies."""
-    return timezone(zone.utcoffset(None)).tzname(None) != zone.tzname(None)
-
-
-def _timezone(enc: _ValueEncoder, value: timezone) -> tuple[int, bytes]:
-    """Constructor arguments: the offset, plus the name only when it was given."""
-    offset = value.utcoffset(None)
-    args: list[Any] = [offset, value.tzname(None)] if _has_own_name(value) else [offset]
-    return ExtCode.TIMEZONE, enc.pack(args)
-
-
-def _big_int(enc: _ValueEncoder, value: int) -> tuple[int, bytes]:
-    """Only ints outside msgpack's 64-bit range reach the default hook."""
-    try:
-        return ExtCode.BIG_INT, str(value).encode("ascii")
-    except ValueError as exc:  # more digits than Python converts to text
-        raise UnsupportedValueError(f"an int of {value.bit_length()} bits is too large") from exc
-
-
-def _png(enc: _ValueEncoder, value: PngImage) -> tuple[int, bytes]:
-    if type(value.data) is not bytes:
-        raise UnsupportedValueError(f"PngImage.data is {_type_name(value.data)}, expected bytes")
-    return ExtCode.IMAGE, value.data
-
-
-def _array(enc: _ValueEncoder, value: np.ndarray) -> tuple[int, bytes]:
-    payload = array_payload(value)
-    placeholder = enc.lend(payload, payload[b"data"])
-    if placeholder is not None:
-        return ExtCode.NDARRAY, placeholder
-    return ExtCode.NDARRAY, enc.pack_payload(payload)
-
-
-def _numpy_scalar(enc: _ValueEncoder, value: np.generic) -> tuple[int, bytes]:
-    if value.dtype.names is not None:
-        return ExtCode.STRUCTURED_SCALAR, enc.pack_payload(structured_scalar_payload(value))
-    return ExtCode.NUMPY_SCALAR, enc.pack_payload(scalar_payload(value))
-
-
-def _deque(enc: _ValueEncoder, value: deque[Any]) -> tuple[int, bytes]:
-    """Ext 6 is the spec's plain item list; a maxlen needs sessionh5's ext 66."""
-    if value.maxlen is None:
-        return ExtCode.DEQUE, enc.pack(list(value))
-    return ExtCode.BOUNDED_DEQUE, enc.pack([value.maxlen, list(value)])
-
-
-def _as_list(code: ExtCode) -> _Encoder:
-    """Encoder for containers whose payload is the list of their items."""
-    return lambda enc, value: (code, enc.pack(list(value)))
-
-
-_ENCODERS: dict[type, _Encoder] = {
-    np.ndarray: _array,
-    complex: lambda enc, value: (ExtCode.COMPLEX, enc.pack([value.real, value.imag])),
-    set: _as_list(ExtCode.SET),
-    frozenset: _as_list(ExtCode.FROZENSET),
-    OrderedDict: lambda enc, value: (ExtCode.ORDERED_DICT, enc.pack(list(value.items()))),
-    deque: _deque,
-    datetime: _datetime,
-    timedelta: lambda enc, value: (
-        ExtCode.TIMEDELTA,
-        enc.pack([value.days, value.seconds, value.microseconds]),
-    ),
-    PngImage: _png,
-    tuple: _as_list(ExtCode.TUPLE),
-    timezone: _timezone,
-    range: lambda enc, value: (ExtCode.RANGE, enc.pack([value.start, value.stop, value.step])),
-    int: _big_int,
-}
