@@ -133,7 +133,7 @@ class ValueEncoder:
         try:
             out.json = orjson.dumps(tree)
         except orjson.JSONEncodeError as exc:  # a str that is not valid Unicode (lone surrogate)
-            raise UnsupportedValueError(f"cannot store {exc}", _bad_string(tree)) from None
+            raise UnsupportedValueError(f"cannot store {exc}", bad_string(tree)) from None
         return out
 
     def enc(self, v: Any, path: Any) -> Any:
@@ -307,21 +307,22 @@ def encode_value(data: Any, *, inline_limit: int = INLINE_ARRAY_BYTES,
     return ValueEncoder(on_object, inline_limit).encode(data)
 
 
-def _bad_string(tree: Any) -> str | None:
-    """The first str in an encoded tree that UTF-8 cannot hold (it is also in the data)."""
-    stack = [tree]
+def bad_string(value: Any) -> str | None:
+    """The first str in ``value`` (plain or encoded) that UTF-8 cannot hold."""
+    stack = [value]
     while stack:
-        value = stack.pop()
-        if type(value) is str:
+        item = stack.pop()
+        kind = type(item)
+        if kind is str:
             try:
-                value.encode("utf-8")
+                item.encode("utf-8")
             except UnicodeEncodeError:
-                return value
-        elif type(value) is dict:
-            stack.extend(value)
-            stack.extend(value.values())
-        elif type(value) is list:
-            stack.extend(value)
+                return item
+        elif kind is dict or kind is OrderedDict:
+            stack.extend(item)
+            stack.extend(item.values())
+        elif kind in (list, tuple, set, frozenset, deque):
+            stack.extend(item)
     return None
 
 

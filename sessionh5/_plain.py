@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from ._encoding import ValueEncoder, check_tzinfo
+from ._encoding import ValueEncoder, bad_string, check_tzinfo
 from ._records import SESSION_KEY, ObjectKey, PngImage
 from .errors import UnsupportedValueError
 
@@ -103,7 +103,7 @@ def _check_strings(value: Any) -> None:
     try:
         orjson.dumps(value, default=_members, option=orjson.OPT_NON_STR_KEYS)
     except orjson.JSONEncodeError:
-        bad = _bad_string(value)
+        bad = bad_string(value)
         if bad is not None:
             raise UnsupportedValueError(f"cannot store {bad!r}: surrogates not allowed",
                                         bad) from None
@@ -111,25 +111,6 @@ def _check_strings(value: Any) -> None:
 
 def _members(value: Any) -> Any:
     return list(value) if type(value) in (set, frozenset, deque) else None
-
-
-def _bad_string(value: Any) -> str | None:
-    """The first str in ``value`` that UTF-8 cannot hold."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        kind = type(item)
-        if kind is str:
-            try:
-                item.encode("utf-8")
-            except UnicodeEncodeError:
-                return item
-        elif kind is dict or kind is OrderedDict:
-            stack.extend(item)
-            stack.extend(item.values())
-        elif kind in (list, tuple, set, frozenset, deque):
-            stack.extend(item)
-    return None
 
 
 def substitute_keys(value: Any, resolve: Callable[[ObjectKey], Any]) -> Any:
