@@ -16,6 +16,7 @@ from typing import Any
 
 from ._encoding import EncodedValue, ValueEncoder, decode_value, encode_value
 from ._graph import closure, dependency_components
+from ._packed import NeedsDatasets, PackedDecoder, PackedEncoder, PackedValue
 from ._plain import PlainEncoder, PlainValue, substitute_keys
 from ._records import SESSION_KEY, ObjectKey, Record, SessionHeader
 from ._snapshot_methods import ClassInfo, SnapshotMethodsTable
@@ -35,7 +36,9 @@ class SavedSession:
     """
 
     header: SessionHeader
-    records: list[Record]  # Record.data is an EncodedValue, or a PlainValue (plain=True)
+    # Record.data: a PackedValue (a table row) or an EncodedValue (managers and objects
+    # with datasets); a PlainValue when walked for the stream (plain=True)
+    records: list[Record]
 
 
 class _Walker:
@@ -51,6 +54,8 @@ class _Walker:
         self.counts: dict[str, int] = {}
         self.pending: list[ObjectKey] = []
         self.encoder = (PlainEncoder if plain else ValueEncoder)(self.key_for)
+        self.packer = None if plain else PackedEncoder(self.key_for)
+        self.manager_keys: set[ObjectKey] = set()
 
     def info_for(self, obj: Any) -> ClassInfo | None:
         kind = type(obj)
@@ -96,7 +101,7 @@ class _Walker:
         if data is None:
             return None
         try:
-            encoded = self.encoder.encode(data)
+            encoded = self.encode(key, data)
         except UnsupportedValueError as exc:
             bad = exc.args[1] if len(exc.args) > 1 else None
             where = _find_path(data, bad) if bad is not None else ""
@@ -106,6 +111,16 @@ class _Walker:
                 "snapshot methods registered with the session)"
             ) from None
         return Record(key, encoded, self.infos[key].version)
+
+    def encode(self, key: ObjectKey, data: Any) -> EncodedValue | PackedValue | PlainValue:
+        """A packed row where the object will be one; tagged JSON for managers and
+        objects with arrays large enough for datasets (they get groups of their own)."""
+        if self.packer is not None and key not in self.manager_keys:
+            try:
+                return self.packer.encode(data)
+            except NeedsDatasets:
+                pass
+        return self.encoder.encode(data)
 
 
 def walk_session(
@@ -124,6 +139,7 @@ def walk_session(
             raise SaveError(f"state manager {tag!r} is the same object as another manager")
         header.managers[tag] = key
         header.attr_info[tag] = tag in attr_tags
+        walker.manager_keys.add(key)
     records: dict[ObjectKey, Record] = {}
     skipped: set[ObjectKey] = set()
     while walker.pending:
@@ -175,10 +191,13 @@ def _check_cycle(component: list[ObjectKey], infos: dict[ObjectKey, ClassInfo]) 
 def _drop_skipped(records: dict[ObjectKey, Record], skipped: set[ObjectKey]) -> None:
     """References to objects whose take_snapshot returned None become None (re-encoded)."""
     for record in records.values():
-        enc: EncodedValue | PlainValue = record.data
+        enc: EncodedValue | PackedValue | PlainValue = record.data
         if not any(k in skipped for k in enc.refs):
             continue
-        if isinstance(enc, PlainValue):
+        if isinstance(enc, PackedValue):
+            refs = [None if k in skipped else k for k in enc.refs]
+            record.data = PackedEncoder().encode(PackedDecoder().decode(enc.packed, refs))
+        elif isinstance(enc, PlainValue):
             enc.value = substitute_keys(enc.value, lambda k: None if k in skipped else k)
             enc.refs = [k for k in enc.refs if k not in skipped]
         else:

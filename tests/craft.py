@@ -96,17 +96,16 @@ def _recrc(dataset: h5py.Dataset) -> None:
 
 
 def table_states(group: h5py.Group) -> list[bytes]:
-    """The JSON text of every row of a table node."""
-    text = group[layout.T_STATE][()].tobytes()
+    """The packed (msgpack) state of every row of a table node."""
+    data = group[layout.T_STATE][()].tobytes()
     starts = group[layout.T_STATE_START][()].tolist()
-    return [text[a:b].rstrip(b"\n") for a, b in pairwise(starts)]
+    return [data[a:b] for a, b in pairwise(starts)]
 
 
-def set_table_states(group: h5py.Group, states: Sequence[bytes | str]) -> None:
-    """Replace a table's state column with ``states`` (one JSON text per row)."""
-    texts = [s.encode() if isinstance(s, str) else s for s in states]
-    blob = np.frombuffer(b"".join(t + b"\n" for t in texts), dtype=np.uint8)
-    starts = np.concatenate([[0], np.cumsum([len(t) + 1 for t in texts])]).astype(np.int64)
+def set_table_states(group: h5py.Group, states: Sequence[bytes]) -> None:
+    """Replace a table's state column with ``states`` (one packed row each)."""
+    blob = np.frombuffer(b"".join(states), dtype=np.uint8)
+    starts = np.concatenate([[0], np.cumsum([len(s) for s in states])]).astype(np.int64)
     for name, column in ((layout.T_STATE, blob), (layout.T_STATE_START, starts)):
         del group[name]
         group.create_dataset(name, data=column)

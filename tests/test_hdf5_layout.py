@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import h5py
+import msgpack
 import numpy as np
 import pytest
 from helpers import Box, Holder, new_session, restamp, save_bytes
@@ -75,7 +76,7 @@ def test_root_attributes_hold_metadata_and_versions(session_file: Path) -> None:
         assert bytes(attrs["thumbnail"]).startswith(b"\x89PNG")
         assert _text(attrs["sessionh5-app-name"]) == "sessionh5-tests"
         assert int(attrs["sessionh5-session-version"]) == 3
-        assert int(attrs["sessionh5-layout-version"]) == 1
+        assert int(attrs["sessionh5-layout-version"]) == 2
         tags = [_text(t) for t in attrs["sessionh5-managers"]]
         assert tags == ["logger", "models", "main_view", "user_aliases", "scene"]
 
@@ -129,17 +130,18 @@ def test_object_with_arrays_has_its_own_group_named_by_class_and_ordinal(
 
 
 def test_small_objects_are_rows_of_a_readable_table(session_file: Path) -> None:
-    """The three atoms are rows of '/scene/Atom', their states one JSON line each."""
+    """The three atoms are rows of '/scene/Atom', each a msgpack map plain msgpack reads."""
     with h5py.File(session_file, "r") as f:
         table = f["scene/Atom"]
         assert _text(table.attrs["sessionh5-node"]) == "table"
         assert _text(table.attrs["sessionh5-class"]) == "tests.layout.Atom"
         assert table["ordinal"][()].tolist() == [1, 2, 3]
-        text = table["state"][()].tobytes()
-        states = [json.loads(line) for line in text.decode("utf-8").splitlines()]
-        assert [s["element"] for s in states] == ["C", "N", "O"]
+        data = table["state"][()].tobytes()
         starts = table["state_start"][()].tolist()
-        assert [json.loads(text[a:b]) for a, b in pairwise(starts)] == states
+        assert starts[0] == 0 and starts[-1] == len(data)
+        states = [msgpack.unpackb(data[a:b]) for a, b in pairwise(starts)]
+        assert [s["element"] for s in states] == ["C", "N", "O"]
+        assert list(msgpack.Unpacker(io.BytesIO(data))) == states  # back to back, nothing else
 
 
 def test_manager_state_is_readable_json(session_file: Path) -> None:

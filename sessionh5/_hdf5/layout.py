@@ -6,9 +6,9 @@ change to this file plus a new LAYOUT_VERSION.
 
 from __future__ import annotations
 
-LAYOUT_VERSION = 1
-#: Layout versions this library reads.
-READABLE_LAYOUTS = frozenset({1})
+LAYOUT_VERSION = 2
+#: Layout versions this library reads (1: table rows are JSON Lines; 2: msgpack).
+READABLE_LAYOUTS = frozenset({1, 2})
 
 PREFIX = "sessionh5-"
 
@@ -46,7 +46,7 @@ TABLE_NODE = "table"
 
 # Datasets inside a table node: one row per object
 T_ORDINAL = "ordinal"
-T_STATE = "state"  # uint8: every row's JSON text followed by a newline (JSON Lines)
+T_STATE = "state"  # uint8: every row's msgpack back to back (layout 1: JSON Lines)
 T_STATE_START = "state_start"  # rows + 1 byte offsets into T_STATE
 T_REF_START = "ref_start"
 T_REFS = "refs"

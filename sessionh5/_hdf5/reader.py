@@ -21,6 +21,7 @@ import numpy as np
 import orjson
 
 from .._encoding import decode_tree, decode_value
+from .._packed import PackedDecoder
 from .._records import SESSION_KEY, ObjectKey, SessionHeader
 from ..errors import CorruptFileError, SessionError, VersionError
 from . import layout
@@ -135,6 +136,8 @@ class HDF5Source:
             for node_id in range(len(self.paths)):
                 self.node(node_id)
             manager_nodes = np.asarray(file.attrs[layout.MANAGER_NODES]).tolist()
+            #: Layout 1 tables hold JSON Lines rows, later ones msgpack rows.
+            self.packed_rows = int(file.attrs[layout.LAYOUT]) >= 2
         tags = list(self.header.attr_info)
         if len(manager_nodes) != len(tags):
             raise CorruptFileError("the manager list and the manager nodes differ in length")
@@ -143,6 +146,8 @@ class HDF5Source:
         self._refs: dict[ObjectKey, list[ObjectKey]] = {}
         self._tables: dict[int, dict[str, np.ndarray]] = {}
         self._states: dict[int, list[Any]] = {}  # parsed rows of a table, each used once
+        self._packed: dict[int, tuple[bytes, list[int]]] = {}  # a table's rows and bounds
+        self._decoder = PackedDecoder()
         self._groups: dict[int, h5py.Group] = {}
         self._verified: set[int] = set()
 
@@ -328,10 +333,26 @@ class HDF5Source:
         path = self.paths[node_id]
         return [_parse(text[bounds[i]:bounds[i + 1]], path, i) for i in range(count)]
 
+    def _packed_row(self, node_id: int, row: int) -> bytes:
+        rows = self._packed.get(node_id)
+        if rows is None:
+            table = self._table(node_id)
+            rows = self._packed[node_id] = (table[layout.T_STATE].tobytes(),
+                                            table[layout.T_STATE_START].tolist())
+        data, bounds = rows
+        return data[bounds[row]:bounds[row + 1]]
+
     def load(self, key: ObjectKey, resolve: Callable[[ObjectKey], Any]) -> Any:
         node_id, row = self.where[key]
         refs = list(map(resolve, self.refs(key)))
         session = resolve(SESSION_KEY)
+        if row >= 0 and self.packed_rows:
+            decoder = self._decoder
+            decoder.session = session
+            try:
+                return decoder.decode(self._packed_row(node_id, row), refs)
+            except CorruptFileError as exc:
+                raise CorruptFileError(f"{self.location(key)}: {exc}") from exc.__cause__
         if row >= 0:
             # The table was read (inside h5_errors) with its refs; decoding a row touches
             # no HDF5 object and raises only CorruptFileError, so no guard per row.

@@ -21,8 +21,9 @@ import h5py
 import hdf5plugin
 import numpy as np
 
-from .._encoding import EncodedValue, encode_value
+from .._encoding import EncodedValue
 from .._graph import owners
+from .._packed import PackedValue, as_packed, as_tagged_json, encode_record
 from .._records import ObjectKey, Record, SessionHeader
 from . import layout
 from .arrays import write_array
@@ -33,6 +34,7 @@ from .metadata import write_metadata
 __all__ = ["write_session"]
 
 _STR = h5py.string_dtype()
+_Encoded = EncodedValue | PackedValue
 _REF_CHUNK = 1 << 17  # object references per chunk of a table's refs column (1 MiB)
 
 
@@ -72,7 +74,7 @@ class _Writer:
         self.nodes.append(node)
         return len(self.nodes) - 1
 
-    def place(self, records: list[Record], encoded: dict[ObjectKey, EncodedValue]) -> None:
+    def place(self, records: list[Record], encoded: dict[ObjectKey, _Encoded]) -> None:
         """Choose every node's path: managers, then objects with arrays, then table rows.
 
         Names are reserved in that order so that a manager's own datasets and its
@@ -106,7 +108,7 @@ class _Writer:
             keys.sort(key=_ordinal)
             self.table_node(*ident, keys)
 
-    def object_node(self, parent: str, record: Record, enc: EncodedValue) -> None:
+    def object_node(self, parent: str, record: Record, enc: _Encoded) -> None:
         key = record.key
         name = self.unique(parent, f"{layout.short_class(key.class_name)} {key.ordinal}")
         path = f"{parent}/{name}"
@@ -154,7 +156,8 @@ class _Writer:
         refs = [self.file[self.nodes[i].path].ref for i in unique.tolist()]
         return np.array(refs, dtype=h5py.ref_dtype)[inverse.reshape(-1)]
 
-    def write_object(self, node: _Node, enc: EncodedValue) -> None:
+    def write_object(self, node: _Node, enc: _Encoded) -> None:
+        enc = as_tagged_json(enc)
         group = self.file[node.path]
         attrs = group.attrs
         attrs[layout.ORDINAL] = np.int64(node.keys[0].ordinal)
@@ -169,10 +172,10 @@ class _Writer:
             self.raw_bytes += array.nbytes
         attrs.create(layout.DIGEST, attrs_digest(attrs), dtype=_STR)
 
-    def write_table(self, node: _Node, encoded: dict[ObjectKey, EncodedValue]) -> None:
+    def write_table(self, node: _Node, encoded: dict[ObjectKey, _Encoded]) -> None:
         """Columns of one table, compressed like arrays; see docs/format.md."""
         group = self.file[node.path]
-        encs = [encoded[k] for k in node.keys]
+        encs = [as_packed(encoded[k]) for k in node.keys]
         columns = _table_columns(node.keys, encs)
         all_refs = [k for e in encs for k in e.refs]
         ids, rows = self.targets(all_refs)
@@ -210,21 +213,19 @@ def _ordinal(key: ObjectKey) -> int:
     return key.ordinal
 
 
-def _table_columns(keys: list[ObjectKey], encs: list[EncodedValue]) -> dict[str, np.ndarray]:
+def _table_columns(keys: list[ObjectKey], encs: list[PackedValue]) -> dict[str, np.ndarray]:
     """Ordinal, state and offset columns of a table.
 
-    The states are one JSON Lines text (each row's JSON and a newline) instead of a
-    variable-length string per row: HDF5 cannot compress variable-length strings,
-    and 100k of them cost ~16 bytes of heap overhead each. The text compresses
-    like any array (LZ4 in threads) and reads back with one orjson call per table.
+    The states are one byte column (every row's msgpack, back to back) instead of
+    a variable-length string per row: HDF5 cannot compress variable-length data,
+    and 100k of them cost ~16 bytes of heap overhead each. The column compresses
+    like any array (LZ4 in threads).
     """
-    texts = [e.json for e in encs]
-    state = np.frombuffer(b"\n".join(texts) + b"\n", dtype=np.uint8) if texts else \
-        np.zeros(0, np.uint8)
+    rows = [e.packed for e in encs]
     return {
         layout.T_ORDINAL: np.fromiter(map(_ordinal, keys), np.int64, len(keys)),
-        layout.T_STATE: state,
-        layout.T_STATE_START: _starts(np.fromiter(map(len, texts), np.int64, len(texts)) + 1),
+        layout.T_STATE: np.frombuffer(b"".join(rows), dtype=np.uint8),
+        layout.T_STATE_START: _starts(np.fromiter(map(len, rows), np.int64, len(rows))),
         layout.T_REF_START: _starts(np.fromiter((len(e.refs) for e in encs), np.int64,
                                                 len(encs))),
     }
@@ -257,8 +258,9 @@ def write_session(file: h5py.File, header: SessionHeader, records: list[Record],
     ObjectKey references (a converted stream). ``progress`` is called with byte
     increments of array data; its ``total`` attribute is set first when it has one.
     """
-    encoded = {r.key: r.data if isinstance(r.data, EncodedValue) else encode_value(r.data)
-               for r in records}
+    managers = set(header.managers.values())
+    encoded = {r.key: r.data if isinstance(r.data, (EncodedValue, PackedValue))
+               else encode_record(r.data, row=r.key not in managers) for r in records}
     if hasattr(progress, "total"):
         progress.total = sum(a.nbytes for e in encoded.values() for a in e.arrays.values())
     writer = _Writer(file, header, compression, progress)
