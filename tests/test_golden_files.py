@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import h5py
 import pytest
 from golden_classes import APP, GoldenItem, GoldenManager, golden_session
 from helpers import _Comparer
 
 import sessionh5
 from sessionh5 import Session
+from sessionh5._hdf5.layout import LAYOUT_VERSION, READABLE_LAYOUTS
 
 LAYOUTS = Path(__file__).resolve().parent / "data" / "layouts"
 GOLDEN = sorted(p for p in LAYOUTS.glob("v*/*") if p.suffix in (".h5s", ".cxs"))
@@ -30,10 +32,20 @@ class _SessionAware(_Comparer):
 
 
 def test_golden_files_exist() -> None:
+    """Four files (two containers, two compressions) for every layout version read."""
+    assert LAYOUT_VERSION in READABLE_LAYOUTS
+    names = ["session-gzip.cxs", "session-gzip.h5s", "session-lz4.cxs", "session-lz4.h5s"]
     assert [p.relative_to(LAYOUTS).as_posix() for p in GOLDEN] == [
-        "v1/session-gzip.cxs", "v1/session-gzip.h5s", "v1/session-lz4.cxs",
-        "v1/session-lz4.h5s"]
+        f"v{version}/{name}" for version in sorted(READABLE_LAYOUTS) for name in names]
     assert sum(p.stat().st_size for p in GOLDEN) < 200_000
+
+
+@pytest.mark.parametrize("path", [p for p in GOLDEN if p.suffix == ".h5s"],
+                         ids=lambda p: p.relative_to(LAYOUTS).as_posix())
+def test_golden_hdf5_file_has_its_folders_layout_version(path: Path) -> None:
+    """A file in ``v<N>/`` was written by layout N's writer (so each reader path runs)."""
+    with h5py.File(path, "r") as f:
+        assert int(f.attrs["sessionh5-layout-version"]) == int(path.parent.name[1:])
 
 
 @pytest.mark.parametrize("path", GOLDEN, ids=lambda p: p.relative_to(LAYOUTS).as_posix())
