@@ -22,6 +22,8 @@ A value needing its own datasets (an array above the inline limit) raises
 from __future__ import annotations
 
 import datetime as dt
+import operator
+import re
 import struct
 from collections import OrderedDict, deque
 from collections.abc import Callable
@@ -57,7 +59,7 @@ COMPLEX, RANGE, DATETIME, TIMEDELTA, TIMEZONE, PNG, SCALAR, ARRAY, BIG_INT = ran
 
 _NO_ARRAYS: MappingProxyType[str, np.ndarray] = MappingProxyType({})
 _COMPLEX = struct.Struct("<dd")
-_BIN_MARKERS = (b"\xc4", b"\xc5", b"\xc6")  # bin 8/16/32 headers
+_BIN_HEADER = re.compile(b"[\xc4-\xc6]")  # bin 8/16/32
 
 
 class NeedsDatasets(Exception):
@@ -127,12 +129,16 @@ class PackedEncoder:
     """
 
     def __init__(self, on_object: ObjectHook = _refuse,
-                 inline_limit: int = INLINE_ARRAY_BYTES) -> None:
+                 inline_limit: int = INLINE_ARRAY_BYTES,
+                 known: dict[int, ObjectKey] | None = None) -> None:
+        """``known`` maps id() of every saved object met so far to its key (the walker's
+        own table, whose objects it keeps alive): a known object skips ``on_object``."""
         self.on_object = on_object
         self.limit = inline_limit
+        self.known = known if known is not None else {}
         self.object_types: set[type] = set()
         self.refs: list[ObjectKey] = []
-        self.ref_index: dict[ObjectKey, int] = {}
+        self.ref_index: dict[Any, int] = {}  # id(object) or ObjectKey -> index in refs
         self.packers = [_packer(self.default)]
         self.depth = 0
         self.saw_binary = False
@@ -149,7 +155,7 @@ class PackedEncoder:
 
     def pack_top(self, data: Any) -> bytes:
         self.refs = []
-        self.ref_index: dict[ObjectKey, int] = {}
+        self.ref_index = {}
         self.depth = 0
         self.saw_binary = False
         try:
@@ -166,15 +172,21 @@ class PackedEncoder:
         return packed
 
     def note_binary(self, packed: bytes) -> None:
-        """Remember whether ``packed`` holds binary data (a bytearray may hide there)."""
-        if not self.saw_binary and any(m in packed for m in _BIN_MARKERS):
-            if b"\xc4\x00" in packed:  # maybe an empty one, which max_bin_len=0 allows
-                self.saw_binary = True
-                return
-            try:
-                msgpack.unpackb(packed, max_bin_len=0, strict_map_key=False)
-            except ValueError:
-                self.saw_binary = True
+        """Remember whether ``packed`` holds binary data (a bytearray may hide there).
+
+        A bin header byte is searched first (a regex at C speed); since such bytes
+        also occur inside numbers, a hit is confirmed by unpacking with no binary
+        allowed (extensions are left unread).
+        """
+        if self.saw_binary or _BIN_HEADER.search(packed) is None:
+            return
+        if b"\xc4\x00" in packed:  # maybe an empty bin, which max_bin_len=0 allows
+            self.saw_binary = True
+            return
+        try:
+            msgpack.unpackb(packed, max_bin_len=0, strict_map_key=False, ext_hook=operator.is_)
+        except ValueError:
+            self.saw_binary = True
 
     def nested(self, value: Any) -> bytes:
         """Pack an extension's payload with the packer of the next depth."""
@@ -188,23 +200,33 @@ class PackedEncoder:
         self.note_binary(packed)
         return packed
 
-    def ref(self, key: ObjectKey) -> msgpack.ExtType:
+    def ref(self, ident: Any, key: ObjectKey) -> msgpack.ExtType:
         """Each distinct target once in ``refs``, as tagged JSON does."""
         if key.ordinal == 0 and key == SESSION_KEY:
             return _SESSION_EXT
-        index = self.ref_index.get(key)
+        index = self.ref_index.get(ident)
         if index is None:
-            index = self.ref_index[key] = len(self.refs)
+            index = self.ref_index[ident] = len(self.refs)
             self.refs.append(key)
         return _REF_EXTS[index] if index < len(_REF_EXTS) else _ref_ext(index)
 
     def default(self, v: Any) -> Any:
-        """msgpack's callback for every value it does not store natively."""
+        """msgpack's callback for every value it does not store natively.
+
+        Saved objects come first and by id(): in W2 they are most of the calls.
+        """
+        ident = id(v)
+        index = self.ref_index.get(ident)
+        if index is not None:
+            return _REF_EXTS[index]
+        key = self.known.get(ident)
+        if key is not None:
+            return self.ref(ident, key)
         t = type(v)
         if t in self.object_types:
-            return self.ref(self.on_object(v))
+            return self.ref(ident, self.on_object(v))
         if t is ObjectKey:
-            return self.ref(v)
+            return self.ref(v, v)
         handler = _ENCODERS.get(t)
         if handler is not None:
             return handler(self, v)
@@ -215,7 +237,7 @@ class PackedEncoder:
                                                         v.tobytes()]))
         key = self.on_object(v)
         self.object_types.add(t)
-        return self.ref(key)
+        return self.ref(ident, key)
 
     def dtype_spec(self, dtype: np.dtype) -> bytes:
         spec = self.dtypes.get(dtype)
@@ -225,7 +247,7 @@ class PackedEncoder:
 
     def array(self, a: np.ndarray) -> Any:
         if type(a) is not np.ndarray:
-            return self.ref(self.on_object(a))
+            return self.ref(id(a), self.on_object(a))
         if a.dtype.hasobject:
             raise UnsupportedValueError("object-dtype arrays cannot be saved", a)
         if a.nbytes > self.limit:

@@ -21,7 +21,12 @@ __all__ = ["RecordSource", "RestoreReport", "rebuild"]
 
 
 class RecordSource(Protocol):
-    """What a backend offers the rebuilder: an index first, object data on demand."""
+    """What a backend offers the rebuilder: an index first, object data on demand.
+
+    A source may also offer ``load_many(keys, resolve)``, yielding ``load``'s
+    result for each key in order, and ``closure(roots)``, every key reachable
+    from ``roots`` (all checked to exist), when it can do these faster in bulk.
+    """
 
     header: SessionHeader
 
@@ -65,6 +70,7 @@ class _Rebuild:
         self.objects: dict[ObjectKey, Any] = {SESSION_KEY: session}
         self.skipped: dict[ObjectKey, str] = {}
         self.infos: dict[ObjectKey, ClassInfo] = {}
+        self.upgrades: dict[ObjectKey, int] = {}  # key -> saved version, when older
         self.by_name: dict[str, ClassInfo | None] = {}
         self.known = set(source.keys())
 
@@ -106,11 +112,13 @@ class _Rebuild:
                     "methods) before restoring"))
                 continue
             version = self.source.version(key)
-            if version is not None and version > info.version:
-                self.skip(key, VersionError(
-                    f"{self.where(key)}: saved by {key.class_name} version {version}, but this "
-                    f"process has version {info.version}; upgrade the application"))
-                continue
+            if version is not None and version != info.version:
+                if version > info.version:
+                    self.skip(key, VersionError(
+                        f"{self.where(key)}: saved by {key.class_name} version {version}, but "
+                        f"this process has version {info.version}; upgrade the application"))
+                    continue
+                self.upgrades[key] = version
             self.infos[key] = info
 
     def split(self, needed: list[ObjectKey]) -> tuple[list[ObjectKey], list[ObjectKey]]:
@@ -137,31 +145,41 @@ class _Rebuild:
 
     def build_bulk(self, keys: list[ObjectKey]) -> None:
         """Create every object empty, then set each one's dict (State's default restore)."""
-        objects, infos = self.objects, self.infos
+        objects, infos, upgrades = self.objects, self.infos, self.upgrades
         for key in keys:
             cls = infos[key].cls
             objects[key] = cls.__new__(cls)
-        for key in keys:
-            try:
-                data = self.data(key)
-                if not isinstance(data, dict):
+        load_many = getattr(self.source, "load_many", None)
+        loaded = (load_many(keys, objects.get) if load_many is not None
+                  else (self.source.load(k, objects.get) for k in keys))
+        done = 0
+        try:
+            for key, data in zip(keys, loaded, strict=True):
+                if key in upgrades:
+                    data = self.upgrade(key, data)
+                if type(data) is not dict and not isinstance(data, dict):
                     raise CorruptFileError(f"{self.where(key)}: expected a dict snapshot, "
                                            f"got {type(data).__name__}")
                 objects[key].__dict__.update(data)
-            except SessionError as exc:
-                exc.add_note(f"while restoring {self.path(key)}")
-                raise
-            except Exception as exc:  # an upgrade function failed; report where
-                raise RestoreError(f"restoring {self.path(key)} failed: "
-                                   f"{type(exc).__name__}: {exc}") from exc
+                done += 1
+        except SessionError as exc:
+            exc.add_note(f"while restoring {self.path(keys[done])}")
+            raise
+        except Exception as exc:  # an upgrade function failed; report where
+            raise RestoreError(f"restoring {self.path(keys[done])} failed: "
+                               f"{type(exc).__name__}: {exc}") from exc
 
     def data(self, key: ObjectKey) -> Any:
         # objects.get resolves references: a built-in method, so sources that map it
         # over 300k references run no Python frame per reference.
         data = self.source.load(key, self.objects.get)
-        version = self.source.version(key)
+        return self.upgrade(key, data) if key in self.upgrades else data
+
+    def upgrade(self, key: ObjectKey, data: Any) -> Any:
+        """Run the class's upgrade steps from the saved version to the current one."""
+        version = self.upgrades[key]
         info = self.infos[key]
-        while version is not None and version < info.version:
+        while version < info.version:
             step = info.upgrades.get(version)
             if step is not None:
                 data = step(data)
@@ -228,7 +246,9 @@ def rebuild(
     if missing:
         raise RestoreError(f"the file has no state manager {missing[0]!r}; it has {list(managers)}")
     work = _Rebuild(session, source, table, strict)
-    needed = closure([managers[t] for t in tags], work.edges)
+    roots = [managers[t] for t in tags]
+    fast_closure = getattr(source, "closure", None)  # optional, like load_many
+    needed = fast_closure(roots) if fast_closure is not None else closure(roots, work.edges)
     expect = getattr(source, "expect", None)  # optional: sources that report progress
     if expect is not None:
         expect(needed)

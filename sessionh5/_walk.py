@@ -54,7 +54,7 @@ class _Walker:
         self.counts: dict[str, int] = {}
         self.pending: list[ObjectKey] = []
         self.encoder = (PlainEncoder if plain else ValueEncoder)(self.key_for)
-        self.packer = None if plain else PackedEncoder(self.key_for)
+        self.packer = None if plain else PackedEncoder(self.key_for, known=self.keys)
         self.manager_keys: set[ObjectKey] = set()
 
     def info_for(self, obj: Any) -> ClassInfo | None:
