@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import math
+import sys
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from typing import Any
@@ -26,8 +27,14 @@ from ._records import SESSION_KEY, ObjectKey, PngImage
 from .errors import CorruptFileError, UnsupportedValueError
 
 __all__ = [
-    "INLINE_ARRAY_BYTES", "EncodedValue", "ValueEncoder", "decode_tree", "decode_value",
+    "INLINE_ARRAY_BYTES",
+    "EncodedValue",
+    "ValueEncoder",
+    "array_from_bytes",
+    "decode_tree",
+    "decode_value",
     "encode_value",
+    "int_text",
 ]
 
 #: Arrays up to this many bytes are written inline in the JSON text.
@@ -186,7 +193,7 @@ class ValueEncoder:
         return out
 
     def big_int(self, v: int) -> Any:
-        return {"$int": str(v)}
+        return {"$int": int_text(v)}
 
     def odd_float(self, v: float) -> Any:
         return {"$float": repr(v)}
@@ -287,6 +294,16 @@ class ValueEncoder:
             n += 1
             name = f"{base}~{n}"
         return name
+
+
+def int_text(v: int) -> str:
+    """Decimal text of an int, refused beyond what Python converts back (4300 digits)."""
+    try:
+        return str(v)
+    except ValueError:
+        raise UnsupportedValueError(  # without the value: its repr would fail the same way
+            f"cannot store an integer of more than {sys.get_int_max_str_digits()} digits"
+        ) from None
 
 
 def check_tzinfo(v: dt.datetime) -> None:
@@ -399,10 +416,15 @@ def _array(d: _Decoder, spec: Any, node: dict) -> np.ndarray:
         if out.shape != shape:
             raise ValueError(f"shape {out.shape} does not match declared {shape}")
         return out
-    raw = base64.b64decode(node["b64"], validate=True)
-    count = math.prod(shape)
-    if len(raw) != count * dtype.itemsize:
+    return array_from_bytes(base64.b64decode(node["b64"], validate=True), dtype, shape)
+
+
+def array_from_bytes(raw: bytes, dtype: np.dtype, shape: tuple[int, ...]) -> np.ndarray:
+    """A writable array of ``shape`` from its C-order bytes, the byte count checked."""
+    if len(raw) != math.prod(shape) * dtype.itemsize:
         raise ValueError(f"{len(raw)} bytes cannot hold {shape} of {dtype}")
+    if dtype.itemsize == 0:  # frombuffer cannot count items of no size
+        return np.zeros(shape, dtype)
     return np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
 
 

@@ -22,6 +22,7 @@ A value needing its own datasets (an array above the inline limit) raises
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import operator
 import re
 import struct
@@ -38,12 +39,14 @@ from ._encoding import (
     INLINE_ARRAY_BYTES,
     EncodedValue,
     ObjectHook,
+    array_from_bytes,
     bad_string,
     check_tzinfo,
     decode_value,
     dtype_from_json,
     dtype_to_json,
     encode_value,
+    int_text,
 )
 from ._records import SESSION_KEY, ObjectKey, PngImage
 from .errors import CorruptFileError, UnsupportedValueError
@@ -57,6 +60,12 @@ __all__ = [
 REF, SESSION, TUPLE, SET, FROZENSET, ODICT, DEQUE, BYTEARRAY = range(1, 9)
 COMPLEX, RANGE, DATETIME, TIMEDELTA, TIMEZONE, PNG, SCALAR, ARRAY, BIG_INT = range(9, 18)
 
+#: Extensions inside extensions (a tuple in a set in a tuple...) allowed, as in the stream:
+#: each level is a nested unpack on the C stack, so a file must not choose the depth.
+MAX_EXT_NESTING = 64
+#: msgpack's own timestamp (extension -1, 4, 8 or 12 bytes) is decoded before ext_hook
+#: sees it; rows never hold one, so a row whose bytes may is checked after decoding.
+_TIMESTAMP = re.compile(b"[\xd6\xd7]\xff|\xc7\x0c\xff|\xc8\x00\x0c\xff|\xc9\x00\x00\x00\x0c\xff")
 _NO_ARRAYS: MappingProxyType[str, np.ndarray] = MappingProxyType({})
 _COMPLEX = struct.Struct("<dd")
 _BIN_HEADER = re.compile(b"[\xc4-\xc6]")  # bin 8/16/32
@@ -163,11 +172,17 @@ class PackedEncoder:
         except UnicodeEncodeError:
             raise UnsupportedValueError("cannot store a str that is not valid Unicode "
                                         "(a lone surrogate)", bad_string(data)) from None
+        except UnsupportedValueError:
+            raise
         except ValueError as exc:  # msgpack's own depth limit
             if "recursion limit" in str(exc):
-                raise UnsupportedValueError("cannot store a value nested this deeply "
-                                            "(lists and dicts more than ~500 levels)") from None
+                raise UnsupportedValueError("cannot store lists and dicts nested this deeply "
+                                            "(more than about 1000 levels)") from None
             raise
+        except BufferError:  # a memoryview msgpack could not read: refuse it by name
+            _box_byte_arrays(data, self.on_object)
+            raise UnsupportedValueError("cannot store a value of type builtins.memoryview")\
+                from None
         self.note_binary(packed)
         return packed
 
@@ -190,6 +205,10 @@ class PackedEncoder:
 
     def nested(self, value: Any) -> bytes:
         """Pack an extension's payload with the packer of the next depth."""
+        if self.depth >= MAX_EXT_NESTING:
+            raise UnsupportedValueError(
+                f"cannot store tuples, sets or other such values nested more than "
+                f"{MAX_EXT_NESTING} deep inside each other")
         self.depth += 1
         try:
             if self.depth == len(self.packers):
@@ -293,7 +312,7 @@ _ENCODERS: dict[type, Callable[[PackedEncoder, Any], Any]] = {
         [v.days, v.seconds, v.microseconds])),
     dt.timezone: _timezone,
     PngImage: lambda e, v: msgpack.ExtType(PNG, v.data),
-    int: lambda e, v: msgpack.ExtType(BIG_INT, str(v).encode("ascii")),  # beyond 64 bits
+    int: lambda e, v: msgpack.ExtType(BIG_INT, int_text(v).encode("ascii")),  # beyond 64 bits
 }
 
 
@@ -329,34 +348,74 @@ def _box_byte_arrays(value: Any, on_object: ObjectHook) -> Any:
 class PackedDecoder:
     """msgpack rows -> values, references resolved to the objects they name."""
 
-    __slots__ = ("refs", "session")
+    __slots__ = ("depth", "refs", "session", "unpack")
 
     def __init__(self, session: Any = SESSION_KEY) -> None:
         self.session = session
         self.refs: list[Any] = []
+        self.depth = 0
+        #: Decode one msgpack value (a row, or an extension's payload) unchecked.
+        self.unpack = functools.partial(msgpack.unpackb, ext_hook=self.ext,
+                                        strict_map_key=False)
 
     def decode(self, packed: bytes | memoryview, refs: list[Any]) -> Any:
         """Decode one row; ``refs[i]`` stands for reference extension ``i``."""
         self.refs = refs
+        self.depth = 0
         try:
-            return self.unpack(packed)
+            value = self.unpack(packed)
         except CorruptFileError:
             raise
-        except (ValueError, TypeError, IndexError, KeyError, OverflowError,
+        except (ValueError, TypeError, IndexError, KeyError, OverflowError, struct.error,
                 RecursionError, msgpack.UnpackException) as exc:
             raise CorruptFileError(f"object state is not a valid packed row: "
                                    f"{type(exc).__name__}: {exc}") from exc
+        self.check_foreign(packed, value)
+        return value
 
-    def unpack(self, packed: bytes | memoryview) -> Any:
-        return msgpack.unpackb(packed, ext_hook=self.ext, strict_map_key=False)
+    @staticmethod
+    def may_hold_foreign(packed: bytes | memoryview) -> bool:
+        """Whether ``packed`` may hold msgpack's timestamp (a regex over the bytes)."""
+        return _TIMESTAMP.search(packed) is not None
+
+    def check_foreign(self, packed: bytes | memoryview, value: Any) -> None:
+        if self.may_hold_foreign(packed) and _holds_timestamp(value):
+            raise CorruptFileError("object state holds msgpack's timestamp extension (-1), "
+                                   "which session files never hold")
 
     def ext(self, code: int, data: bytes) -> Any:
         if code == REF:
-            return self.refs[int.from_bytes(data, "little")]
+            try:
+                return self.refs[int.from_bytes(data, "little")]
+            except IndexError:
+                raise CorruptFileError(f"reference index {int.from_bytes(data, 'little')} is "
+                                       f"out of range (the row has {len(self.refs)})") from None
         decode = _DECODERS.get(code)
         if decode is None:
             raise CorruptFileError(f"unknown extension type {code} in a packed row")
-        return decode(self, data)
+        if self.depth >= MAX_EXT_NESTING:
+            raise CorruptFileError(f"extension values nested more than {MAX_EXT_NESTING} "
+                                   "deep in a packed row")
+        self.depth += 1
+        try:
+            return decode(self, data)
+        finally:
+            self.depth -= 1
+
+
+def _holds_timestamp(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is msgpack.Timestamp:
+            return True
+        if kind is dict or kind is OrderedDict:
+            stack.extend(item)
+            stack.extend(item.values())
+        elif kind in (list, tuple, set, frozenset, deque):
+            stack.extend(item)
+    return False
 
 
 def _items(d: PackedDecoder, data: bytes) -> list:
@@ -368,12 +427,8 @@ def _items(d: PackedDecoder, data: bytes) -> list:
 
 def _array(d: PackedDecoder, data: bytes) -> np.ndarray:
     spec, shape, raw = d.unpack(data)
-    dtype = dtype_from_json(orjson.loads(spec))
-    shape = tuple(int(n) for n in shape)
-    count = int(np.prod(shape, dtype=np.int64)) if shape else 1
-    if len(raw) != count * dtype.itemsize:
-        raise ValueError(f"{len(raw)} bytes cannot hold {shape} of {dtype}")
-    return np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
+    return array_from_bytes(raw, dtype_from_json(orjson.loads(spec)),
+                            tuple(int(n) for n in shape))
 
 
 def _scalar(d: PackedDecoder, data: bytes) -> np.generic:

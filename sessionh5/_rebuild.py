@@ -145,22 +145,24 @@ class _Rebuild:
 
     def build_bulk(self, keys: list[ObjectKey]) -> None:
         """Create every object empty, then set each one's dict (State's default restore)."""
-        objects, infos, upgrades = self.objects, self.infos, self.upgrades
+        infos, upgrades = self.infos, self.upgrades
+        created = []
         for key in keys:
             cls = infos[key].cls
-            objects[key] = cls.__new__(cls)
+            created.append(cls.__new__(cls))
+        self.objects.update(zip(keys, created, strict=True))
         load_many = getattr(self.source, "load_many", None)
-        loaded = (load_many(keys, objects.get) if load_many is not None
-                  else (self.source.load(k, objects.get) for k in keys))
+        loaded = (load_many(keys, self.objects.get) if load_many is not None
+                  else (self.source.load(k, self.objects.get) for k in keys))
         done = 0
         try:
-            for key, data in zip(keys, loaded, strict=True):
-                if key in upgrades:
-                    data = self.upgrade(key, data)
+            for obj, data in zip(created, loaded, strict=True):
+                if upgrades and keys[done] in upgrades:
+                    data = self.upgrade(keys[done], data)
                 if type(data) is not dict and not isinstance(data, dict):
-                    raise CorruptFileError(f"{self.where(key)}: expected a dict snapshot, "
-                                           f"got {type(data).__name__}")
-                objects[key].__dict__.update(data)
+                    raise CorruptFileError(f"{self.where(keys[done])}: expected a dict "
+                                           f"snapshot, got {type(data).__name__}")
+                obj.__dict__.update(data)
                 done += 1
         except SessionError as exc:
             exc.add_note(f"while restoring {self.path(keys[done])}")

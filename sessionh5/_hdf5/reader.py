@@ -150,6 +150,8 @@ class HDF5Source:
         self.header.managers = {t: self.key_at(n, -1) for t, n in pairs}
         self._refs: dict[ObjectKey, list[ObjectKey]] = {}  # of object nodes
         self._table_targets: dict[int, tuple[list[ObjectKey], list[int]]] = {}
+        self._node_sizes: np.ndarray | None = None  # rows per node, for range checks
+        self._single = np.zeros(0, bool)  # True for nodes that are one object
         self._tables: dict[int, dict[str, np.ndarray]] = {}
         self._states: dict[int, list[Any]] = {}  # parsed rows of a table, each used once
         self._packed: dict[int, tuple[bytes, list[int]]] = {}  # a table's rows and bounds
@@ -268,9 +270,8 @@ class HDF5Source:
             rows = np.asarray(table[layout.T_REF_ROWS], dtype=np.int64)
             return (np.asarray(table[layout.T_REF_START], dtype=np.int64),
                     offsets[ids] + np.maximum(rows, 0))
-        targets = self.refs(self.nodes[node_id].keys[0])
-        numbers = [int(offsets[n]) + max(r, 0) for n, r in map(self.where.__getitem__, targets)]
-        return np.array([0, len(numbers)], np.int64), np.array(numbers, np.int64)
+        ids, rows = self._object_ref_columns(node_id)
+        return np.array([0, len(ids)], np.int64), offsets[ids] + np.maximum(rows, 0)
 
     def _children(self, frontier: np.ndarray, offsets: np.ndarray) -> np.ndarray:
         """The targets of every key in ``frontier`` (with repeats)."""
@@ -309,16 +310,23 @@ class HDF5Source:
         return np.array(found, np.int64)
 
     def _object_refs(self, node_id: int) -> list[ObjectKey]:
+        ids, rows = self._object_ref_columns(node_id)
+        keys = [n.keys if n is not None else [] for n in self.nodes]
+        return [keys[i][r] for i, r in zip(ids.tolist(), rows.tolist(), strict=True)]
+
+    def _object_ref_columns(self, node_id: int) -> tuple[np.ndarray, np.ndarray]:
+        """An object node's reference attributes (node ids and rows), range-checked."""
         path = self.paths[node_id]
         attrs = self._verified_group(node_id).attrs
         with h5_errors(f"the references of {path}"):
             if layout.REF_NODES not in attrs:
-                return []
-            ids = np.asarray(attrs[layout.REF_NODES], dtype=np.int64).tolist()
-            rows = np.asarray(attrs[layout.REF_ROWS], dtype=np.int64).tolist()
+                return np.zeros(0, np.int64), np.zeros(0, np.int64)
+            ids = np.asarray(attrs[layout.REF_NODES], dtype=np.int64).reshape(-1)
+            rows = np.asarray(attrs[layout.REF_ROWS], dtype=np.int64).reshape(-1)
         if len(ids) != len(rows):
             raise CorruptFileError(f"{path}: reference lists differ in length")
-        return [self.key_at(i, r) for i, r in zip(ids, rows, strict=True)]
+        self._check_targets(ids, rows, path)
+        return ids, rows
 
     def _table(self, node_id: int) -> dict[str, np.ndarray]:
         """All columns of a table, read once and checked against the node's digest."""
@@ -370,6 +378,9 @@ class HDF5Source:
                                                  np.asarray(table[layout.T_REF_START]).tolist())
         return cached
 
+    def _indexed(self) -> list[_NodeInfo]:
+        return [self.node(i) for i in range(len(self.nodes))]
+
     def _check_targets(self, ids: np.ndarray, rows: np.ndarray, path: str) -> None:
         """What key_at checks one by one, for a whole column: the node exists, and the
         row is -1 for an object node or lies inside the target's rows."""
@@ -377,9 +388,11 @@ class HDF5Source:
             bad = int(ids[(ids < 0) | (ids >= len(self.nodes))][0])
             raise CorruptFileError(f"{path}: reference to node {bad}, but the file has "
                                    f"{len(self.nodes)} nodes")
-        sizes = np.array([len(self.node(i).keys) for i in range(len(self.nodes))], np.int64)
-        single = np.array([self.node(i).kind == layout.OBJECT_NODE and len(self.node(i).keys)
-                           == 1 for i in range(len(self.nodes))], bool)
+        if self._node_sizes is None:  # every node is indexed by __init__
+            self._node_sizes = np.array([len(n.keys) for n in self._indexed()], np.int64)
+            self._single = np.array([n.kind == layout.OBJECT_NODE and len(n.keys) == 1
+                                     for n in self._indexed()], bool)
+        sizes, single = self._node_sizes, self._single
         ok = ((rows == -1) & single[ids]) | ((rows >= 0) & (rows < sizes[ids]))
         if not ok.all():
             where = int(np.flatnonzero(~ok)[0])
@@ -441,7 +454,7 @@ class HDF5Source:
         of a bulk build before loading any).
         """
         decoder = self._decoder
-        unpack = decoder.unpack
+        unpack, foreign = decoder.unpack, decoder.may_hold_foreign
         current, fast = -1, False
         data, starts, resolved, bounds = b"", [], [], []
         for key, (node_id, row) in zip(keys, map(self.where.__getitem__, keys), strict=True):
@@ -458,10 +471,13 @@ class HDF5Source:
                 yield self.load(key, resolve)
                 continue
             decoder.refs = resolved[bounds[row]:bounds[row + 1]]
+            packed = data[starts[row]:starts[row + 1]]
             try:
-                value = unpack(data[starts[row]:starts[row + 1]])
+                value = unpack(packed)
             except Exception:  # the checked path below names the problem
                 value = self.load(key, resolve)
+            if foreign(packed):
+                value = self.load(key, resolve)  # checks the row for foreign extensions
             yield value
 
     def load(self, key: ObjectKey, resolve: Callable[[ObjectKey], Any]) -> Any:
