@@ -76,13 +76,15 @@ def write_backend(target: Target, saved: SavedSession, *, format: str, compress:
         counter = _Progress(0, progress)
         if isinstance(target, (str, os.PathLike)) or _random_access(target):
             with h5py.File(target, "w", libver=HDF5_LIBVER) as file:
-                write_session(file, saved.header, saved.records, compression, counter)
+                write_session(file, saved.header, saved.records, compression, counter,
+                              saved.owners)
         else:
             # HDF5 reads back what it wrote, so a write-only or unseekable stream (a file
             # opened "wb", a pipe) gets the file built in a scratch file, then copied.
             with tempfile.TemporaryFile() as scratch:
                 with h5py.File(scratch, "w", libver=HDF5_LIBVER) as file:
-                    write_session(file, saved.header, saved.records, compression, counter)
+                    write_session(file, saved.header, saved.records, compression, counter,
+                                  saved.owners)
                 scratch.seek(0)
                 shutil.copyfileobj(scratch, target, 1 << 20)
         counter.finish()

@@ -39,6 +39,8 @@ class SavedSession:
     # Record.data: a PackedValue (a table row) or an EncodedValue (managers and objects
     # with datasets); a PlainValue when walked for the stream (plain=True)
     records: list[Record]
+    #: key -> tag of the first manager (in save order) that reaches it
+    owners: dict[ObjectKey, str] | None = None
 
 
 class _Walker:
@@ -55,7 +57,9 @@ class _Walker:
         self.pending: list[ObjectKey] = []
         self.encoder = (PlainEncoder if plain else ValueEncoder)(self.key_for)
         self.packer = None if plain else PackedEncoder(self.key_for, known=self.keys)
-        self.manager_keys: set[ObjectKey] = set()
+        self.manager_ids: set[int] = set()  # id() of the managers, which stay tagged JSON
+        self.tag: str | None = None  # the manager whose closure is being walked
+        self.owners: dict[ObjectKey, str] = {}
 
     def info_for(self, obj: Any) -> ClassInfo | None:
         kind = type(obj)
@@ -83,6 +87,7 @@ class _Walker:
         self.keys[id(obj)] = key
         self.objects[key] = obj
         self.infos[key] = info
+        self.owners[key] = self.tag  # type: ignore[assignment]
         self.pending.append(key)
         return key
 
@@ -115,7 +120,7 @@ class _Walker:
     def encode(self, key: ObjectKey, data: Any) -> EncodedValue | PackedValue | PlainValue:
         """A packed row where the object will be one; tagged JSON for managers and
         objects with arrays large enough for datasets (they get groups of their own)."""
-        if self.packer is not None and key not in self.manager_keys:
+        if self.packer is not None and id(self.objects[key]) not in self.manager_ids:
             try:
                 return self.packer.encode(data)
             except NeedsDatasets:
@@ -133,29 +138,32 @@ def walk_session(
     (for the stream); otherwise they are encoded as tagged JSON (for HDF5).
     """
     walker = _Walker(session, flags, table, plain)
+    walker.manager_ids = {id(m) for m in managers.values()}
+    records: dict[ObjectKey, Record] = {}
+    skipped: set[ObjectKey] = set()
     for tag, manager in managers.items():
+        # One manager's whole closure before the next: what is new in it is this tag's
+        # (a manager another one reaches, and what it reaches, is that one's).
+        walker.tag = tag
         key = walker.key_for(manager)
         if key in header.managers.values():
             raise SaveError(f"state manager {tag!r} is the same object as another manager")
         header.managers[tag] = key
         header.attr_info[tag] = tag in attr_tags
-        walker.manager_keys.add(key)
-    records: dict[ObjectKey, Record] = {}
-    skipped: set[ObjectKey] = set()
-    while walker.pending:
-        key = walker.pending.pop()
-        record = walker.snapshot(key)
-        if record is None:
-            skipped.add(key)
-        else:
-            records[key] = record
+        while walker.pending:
+            key = walker.pending.pop()
+            record = walker.snapshot(key)
+            if record is None:
+                skipped.add(key)
+            else:
+                records[key] = record
     for tag, key in list(header.managers.items()):
         if key in skipped:
             del header.managers[tag], header.attr_info[tag]
     if skipped:
         _drop_skipped(records, skipped)
     _check_cycles(records, walker)
-    return SavedSession(header, list(records.values()))
+    return SavedSession(header, list(records.values()), walker.owners)
 
 
 def _check_cycles(records: dict[ObjectKey, Record], walker: _Walker) -> None:

@@ -74,7 +74,8 @@ class _Writer:
         self.nodes.append(node)
         return len(self.nodes) - 1
 
-    def place(self, records: list[Record], encoded: dict[ObjectKey, _Encoded]) -> None:
+    def place(self, records: list[Record], encoded: dict[ObjectKey, _Encoded],
+              owner: dict[ObjectKey, str] | None) -> None:
         """Choose every node's path: managers, then objects with arrays, then table rows.
 
         Names are reserved in that order so that a manager's own datasets and its
@@ -82,7 +83,9 @@ class _Writer:
         ordinal, so a person reading a table finds row i at ordinal i + 1 (mostly).
         """
         manager_tags = {key: tag for tag, key in self.header.managers.items()}
-        owner = owners(self.header.managers, lambda k: encoded[k].refs if k in encoded else ())
+        if owner is None:
+            owner = owners(self.header.managers,
+                           lambda k: encoded[k].refs if k in encoded else ())
         by_key = {r.key: r for r in records}
         for key, tag in manager_tags.items():
             path = "/" + layout.tag_to_name(tag)
@@ -251,11 +254,14 @@ def _ref_column_options(compression: Compression, count: int) -> dict[str, Any]:
 
 
 def write_session(file: h5py.File, header: SessionHeader, records: list[Record],
-                  compression: Compression, progress: Any = None) -> None:
+                  compression: Compression, progress: Any = None,
+                  owners: dict[ObjectKey, str] | None = None) -> None:
     """Write a whole session into an open, empty HDF5 file.
 
     Record data is either already encoded (a walked session) or plain values with
-    ObjectKey references (a converted stream). ``progress`` is called with byte
+    ObjectKey references (a converted stream). ``owners`` maps each key to the tag
+    of the first manager that reaches it, when the walk knows (else it is found here).
+    ``progress`` is called with byte
     increments of array data; its ``total`` attribute is set first when it has one.
     """
     managers = set(header.managers.values())
@@ -264,7 +270,7 @@ def write_session(file: h5py.File, header: SessionHeader, records: list[Record],
     if hasattr(progress, "total"):
         progress.total = sum(a.nbytes for e in encoded.values() for a in e.arrays.values())
     writer = _Writer(file, header, compression, progress)
-    writer.place(records, encoded)
+    writer.place(records, encoded, owners)
     writer.create_groups()
     for node in writer.nodes:
         if node.kind == layout.OBJECT_NODE:
