@@ -2,23 +2,38 @@
 
 The files in tests/data/layouts/ are never regenerated (see the README there); a
 failure here means a change broke reading files that users already have.
+``session-*`` files hold :func:`golden_session`; ``v2/rows-lz4.h5s`` holds
+:func:`golden_rows_session`, every kind of value inside layout 2's msgpack table rows.
 """
 
 from __future__ import annotations
 
+import math
+import struct
 from pathlib import Path
+from typing import Any
 
 import h5py
+import msgpack
+import numpy as np
 import pytest
-from golden_classes import APP, GoldenItem, GoldenManager, golden_session
+from golden_classes import (
+    APP,
+    GoldenItem,
+    GoldenManager,
+    golden_rows_session,
+    golden_session,
+)
 from helpers import _Comparer
 
 import sessionh5
-from sessionh5 import Session
+from sessionh5 import Model, Session, State
 from sessionh5._hdf5.layout import LAYOUT_VERSION, READABLE_LAYOUTS
 
 LAYOUTS = Path(__file__).resolve().parent / "data" / "layouts"
-GOLDEN = sorted(p for p in LAYOUTS.glob("v*/*") if p.suffix in (".h5s", ".cxs"))
+GOLDEN = sorted(p for p in LAYOUTS.glob("v*/session-*") if p.suffix in (".h5s", ".cxs"))
+#: Every kind of value in layout 2's table rows (written once, like the files above).
+ROWS = LAYOUTS / "v2" / "rows-lz4.h5s"
 #: Metadata that depends on when and where the files were written.
 TIMESTAMPS = {"created", "modified", "generator", "dateCopyrighted", "session_version"}
 
@@ -32,15 +47,20 @@ class _SessionAware(_Comparer):
 
 
 def test_golden_files_exist() -> None:
-    """Four files (two containers, two compressions) for every layout version read."""
+    """Four files (two containers, two compressions) for every layout version read,
+    and the rows file of layout 2."""
     assert LAYOUT_VERSION in READABLE_LAYOUTS
     names = ["session-gzip.cxs", "session-gzip.h5s", "session-lz4.cxs", "session-lz4.h5s"]
     assert [p.relative_to(LAYOUTS).as_posix() for p in GOLDEN] == [
         f"v{version}/{name}" for version in sorted(READABLE_LAYOUTS) for name in names]
+    assert sorted(p.relative_to(LAYOUTS).as_posix() for p in LAYOUTS.glob("v*/*")
+                  if p.suffix in (".h5s", ".cxs")) == sorted(
+        [p.relative_to(LAYOUTS).as_posix() for p in GOLDEN] + ["v2/rows-lz4.h5s"])
     assert sum(p.stat().st_size for p in GOLDEN) < 200_000
+    assert ROWS.stat().st_size < 100_000
 
 
-@pytest.mark.parametrize("path", [p for p in GOLDEN if p.suffix == ".h5s"],
+@pytest.mark.parametrize("path", [p for p in GOLDEN if p.suffix == ".h5s"] + [ROWS],
                          ids=lambda p: p.relative_to(LAYOUTS).as_posix())
 def test_golden_hdf5_file_has_its_folders_layout_version(path: Path) -> None:
     """A file in ``v<N>/`` was written by layout N's writer (so each reader path runs)."""
@@ -69,6 +89,173 @@ def test_golden_file_restores_to_the_expected_session(path: Path) -> None:
     assert plain == {"title": "golden v1"}
 
 
-@pytest.mark.parametrize("path", GOLDEN, ids=lambda p: p.relative_to(LAYOUTS).as_posix())
+@pytest.mark.parametrize("path", [*GOLDEN, ROWS], ids=lambda p: p.relative_to(LAYOUTS).as_posix())
 def test_golden_file_validates_clean(path: Path) -> None:
     assert sessionh5.validate(path) == []
+
+
+# --- v2/rows-lz4.h5s: every kind of value inside packed table rows -------------------------
+
+
+def _image(v: Any) -> Any:
+    """A hashable image of a set member: type and value, floats by their bits, saved
+    objects by class and name (their identity is checked once members are paired)."""
+    t = type(v)
+    if t is float:
+        return "float", struct.pack("<d", v)
+    if t is complex:
+        return "complex", struct.pack("<dd", v.real, v.imag)
+    if t is tuple:
+        return "tuple", tuple(map(_image, v))
+    if t is frozenset:
+        return "frozenset", frozenset(map(_image, v))
+    if isinstance(v, np.generic):
+        return t.__name__, v.dtype.str, v.tobytes()
+    if isinstance(v, Session):
+        return ("Session",)
+    if isinstance(v, State):
+        return "State", t.__qualname__, v.name
+    return t.__name__, v
+
+
+class _Exact(_SessionAware):
+    """:class:`_SessionAware`, with floats compared bit for bit (nan payloads and signs
+    too) and set members paired by value, so that a saved object in a set member tuple
+    is followed like any other reference."""
+
+    def float(self, e: float, a: float, path: str) -> None:
+        assert struct.pack("<d", e) == struct.pack("<d", a), f"{path}: {a!r} != {e!r} (bits)"
+
+    def same(self, e: object, a: object, path: str) -> None:
+        if type(e) in (set, frozenset) and type(a) is type(e):
+            assert isinstance(a, (set, frozenset)) and isinstance(e, (set, frozenset))
+            members = {_image(x): x for x in a}
+            assert len(members) == len(a) == len(e), f"{path}: {a!r} != {e!r}"
+            for x in e:
+                assert _image(x) in members, f"{path}: {x!r} is missing from {a!r}"
+                self.same(x, members[_image(x)], f"{path}{{{x!r}}}")
+            return
+        super().same(e, a, path)
+
+    def state(self, e: State, a: State, path: str) -> None:
+        """Attributes by name, not in order: the Models manager sets a restored Model's
+        ``parent`` and ``_child_models`` (left out of its snapshot) after the others."""
+        known = self.seen.get(id(e))
+        if known is not None:
+            assert known == id(a), f"{path}: a shared/cyclic object came back as a different one"
+            return
+        self.seen[id(e)] = id(a)
+        assert sorted(vars(e)) == sorted(vars(a)), f"{path}: attributes {sorted(vars(a))}"
+        for name, value in vars(e).items():
+            self.same(value, vars(a)[name], f"{path}.{name}")
+
+
+def test_rows_file_restores_every_value_exactly() -> None:
+    """Type and value of every value in every row, float bits, shared objects and cycles."""
+    expected = golden_rows_session()
+    restored = Session(APP, silent=True)
+    with open(ROWS, "rb") as stream:
+        report = restored.restore(stream)
+    assert report.ok and report.skipped == []
+    assert restored.state_manager_tags == expected.state_manager_tags
+    compare = _Exact()  # one comparer: objects shared across managers must stay shared
+    for tag in expected.state_manager_tags:
+        compare.same(expected.get_state_manager(tag), restored.get_state_manager(tag), tag)
+
+    manager = restored.rows
+    assert type(manager) is GoldenManager
+    a, b, refs = manager.items[:3]
+    assert all(type(item) is GoldenItem for item in manager.items)
+    assert a.peer is b and b.peer is a and a.back is refs
+    assert refs.pair[0] is b
+    (member,) = (m for m in refs.members if type(m) is tuple)
+    assert member[1] is a
+    assert refs.owner is restored and refs.queue[1] is restored
+    assert refs.by_key[1] is a and refs.by_key["b"] is b
+    assert refs.manager is manager
+    (model,) = restored.models.list()
+    assert type(model) is Model and refs.model is model
+    assert model.session is restored and model.session_in_tuple[0] is restored
+    plain = {k: v for k, v in restored.metadata.items() if k not in TIMESTAMPS}
+    assert plain.pop("creator")[0] == "sessionh5 tests"
+    assert plain == {"title": "golden rows v2"}
+
+
+#: Extension codes of packed rows, as docs/format.md numbers them (never renumbered).
+ROW_EXTENSIONS = {1: "REF", 2: "SESSION", 3: "TUPLE", 4: "SET", 5: "FROZENSET", 6: "ODICT",
+                  7: "DEQUE", 8: "BYTEARRAY", 9: "COMPLEX", 10: "RANGE", 11: "DATETIME",
+                  12: "TIMEDELTA", 13: "TIMEZONE", 14: "PNG", 15: "SCALAR", 16: "ARRAY",
+                  17: "BIG_INT"}
+#: Extensions whose payload is raw bytes rather than a packed value.
+RAW_PAYLOADS = {1, 2, 8, 9, 14, 17}
+#: What msgpack stores natively that the rows must hold somewhere.
+NATIVE_KINDS = {"map with non-str keys", "bin", "nan", "-0.0", "uint64"}
+
+
+def _read_rows_plainly(path: Path) -> tuple[set[int], set[str], int]:
+    """Every table row of ``path`` read with h5py and plain msgpack (as docs/format.md
+    shows): the extension codes met at any depth, the native kinds met, the row count."""
+    codes: set[int] = set()
+    kinds: set[str] = set()
+    refs_in_row = 0
+
+    def walk(value: Any) -> None:
+        stack = [value]
+        while stack:
+            v = stack.pop()
+            t = type(v)
+            if t is dict:
+                if any(type(k) is not str for k in v):
+                    kinds.add("map with non-str keys")
+                stack.extend(v)
+                stack.extend(v.values())
+            elif t is list:
+                stack.extend(v)
+            elif t is bytes:
+                kinds.add("bin")
+            elif t is float and math.isnan(v):
+                kinds.add("nan")
+            elif t is float and v == 0 and math.copysign(1, v) < 0:
+                kinds.add("-0.0")
+            elif t is int and v >= 2**63:
+                kinds.add("uint64")
+
+    def hook(code: int, payload: bytes) -> Any:
+        assert code in ROW_EXTENSIONS, f"extension code {code} is not in docs/format.md"
+        codes.add(code)
+        if code == 1:
+            assert len(payload) in (1, 2, 4)
+            assert int.from_bytes(payload, "little") < refs_in_row
+        elif code == 2:
+            assert payload == b""
+        elif code not in RAW_PAYLOADS:
+            walk(msgpack.unpackb(payload, strict_map_key=False, ext_hook=hook))
+        return ("ext", code, bytes(payload))  # hashable: extensions may be map keys
+
+    tables: list[str] = []
+    rows = 0
+    with h5py.File(path, "r") as f:
+        f.visititems(lambda name, node: tables.append(name)
+                     if isinstance(node, h5py.Group) and "state_start" in node else None)
+        for name in tables:
+            table = f[name]
+            data = table["state"][()].tobytes()
+            starts = table["state_start"][()]
+            ref_start = table["ref_start"][()]
+            assert starts[0] == 0 and starts[-1] == len(data)
+            for i in range(len(starts) - 1):
+                refs_in_row = int(ref_start[i + 1] - ref_start[i])
+                walk(msgpack.unpackb(data[starts[i]:starts[i + 1]], strict_map_key=False,
+                                     ext_hook=hook))
+                rows += 1
+    return codes, kinds, rows
+
+
+def test_rows_file_covers_every_extension_code_and_native_kind() -> None:
+    """Read with msgpack alone, the rows hold every extension code of docs/format.md and
+    every native kind that needs care, so the restore test above exercises them all."""
+    codes, kinds, rows = _read_rows_plainly(ROWS)
+    assert rows == 8  # seven GoldenItems and the Model: no object fell back to a node
+    missing = {ROW_EXTENSIONS[c] for c in set(ROW_EXTENSIONS) - codes}
+    assert not missing, f"no row holds extension {sorted(missing)}"
+    assert kinds == NATIVE_KINDS
