@@ -239,8 +239,11 @@ class PackedEncoder:
         if index is not None:
             return _REF_EXTS[index]
         key = self.known.get(ident)
-        if key is not None:
-            return self.ref(ident, key)
+        if key is not None:  # ref() inlined: known objects are never the session
+            refs = self.refs
+            index = self.ref_index[ident] = len(refs)
+            refs.append(key)
+            return _REF_EXTS[index] if index < len(_REF_EXTS) else _ref_ext(index)
         t = type(v)
         if t in self.object_types:
             return self.ref(ident, self.on_object(v))
@@ -376,7 +379,7 @@ class PackedDecoder:
     @staticmethod
     def may_hold_foreign(packed: bytes | memoryview) -> bool:
         """Whether ``packed`` may hold msgpack's timestamp (a regex over the bytes)."""
-        return _TIMESTAMP.search(packed) is not None
+        return b"\xff" in packed and _TIMESTAMP.search(packed) is not None  # memchr first
 
     def check_foreign(self, packed: bytes | memoryview, value: Any) -> None:
         if self.may_hold_foreign(packed) and _holds_timestamp(value):
