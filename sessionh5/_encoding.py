@@ -256,6 +256,8 @@ class ValueEncoder:
     def datetime(self, v: dt.datetime) -> dict:
         check_tzinfo(v)
         node: dict[str, Any] = {"$datetime": v.isoformat()}
+        if v.fold:  # isoformat drops it
+            node["fold"] = 1
         if type(v.tzinfo) is dt.timezone:  # isoformat keeps the offset, not the name
             name = v.tzinfo.tzname(None)
             if name != dt.timezone(v.tzinfo.utcoffset(None)).tzname(None):
@@ -457,7 +459,7 @@ def _datetime(d: _Decoder, text: str, node: dict) -> dt.datetime:
     name = node.get("tzname")
     if name is not None and value.tzinfo is not None:
         value = value.replace(tzinfo=dt.timezone(value.utcoffset(), str(name)))
-    return value
+    return value.replace(fold=1) if node.get("fold") == 1 else value
 
 
 _TAGS: dict[str, Callable[[_Decoder, Any, dict], Any]] = {

@@ -290,7 +290,8 @@ def _datetime(e: PackedEncoder, v: dt.datetime) -> msgpack.ExtType:
         name = v.tzinfo.tzname(None)
         if name == dt.timezone(v.tzinfo.utcoffset(None)).tzname(None):
             name = None
-    return msgpack.ExtType(DATETIME, e.nested([v.isoformat(), name]))
+    fields = [v.isoformat(), name, 1] if v.fold else [v.isoformat(), name]  # isoformat drops fold
+    return msgpack.ExtType(DATETIME, e.nested(fields))
 
 
 def _timezone(e: PackedEncoder, v: dt.timezone) -> msgpack.ExtType:
@@ -443,11 +444,13 @@ def _scalar(d: PackedDecoder, data: bytes) -> np.generic:
 
 
 def _datetime_value(d: PackedDecoder, data: bytes) -> dt.datetime:
-    text, name = d.unpack(data)
+    text, name, *fold = d.unpack(data)
+    if fold not in ([], [1]):
+        raise ValueError(f"a datetime payload has {2 + len(fold)} fields")
     value = dt.datetime.fromisoformat(text)
     if name is not None and value.tzinfo is not None:
         value = value.replace(tzinfo=dt.timezone(value.utcoffset(), str(name)))
-    return value
+    return value.replace(fold=1) if fold else value
 
 
 def _timezone_value(d: PackedDecoder, data: bytes) -> dt.timezone:

@@ -289,3 +289,19 @@ def test_datetime_with_other_tzinfo_is_refused_at_save(fmt: str) -> None:
     original.holder = Holder(value={"when": [when]})
     with pytest.raises(UnsupportedValueError, match=r"Europe/Paris.*\['value'\]\['when'\]\[0\]"):
         original.save(io.BytesIO(), format=fmt)
+
+
+@pytest.mark.parametrize("fmt", ["hdf5", "stream"])
+def test_datetime_fold_survives(fmt: str) -> None:
+    """fold (the second of two equal wall times) comes back: in a row and in a manager's
+    tagged JSON (HDF5), in ext 67 (stream), also beside a named timezone."""
+    first = dt.datetime(2024, 10, 27, 2, 30)
+    second = first.replace(fold=1)
+    named = dt.datetime(2024, 10, 27, 2, 30, tzinfo=CEST, fold=1)
+    original = new_session()
+    original.holder = Holder(row=Box(times=[first, second]), times=[second, (named,)])
+    restored = roundtrip(original, fmt)
+    assert [t.fold for t in restored.holder.row.times] == [0, 1]
+    assert restored.holder.times[0] == second and restored.holder.times[0].fold == 1
+    (back,) = restored.holder.times[1]
+    assert back.fold == 1 and back.tzinfo == CEST and back.tzname() == "CEST"

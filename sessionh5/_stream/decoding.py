@@ -158,9 +158,16 @@ def _bounded_deque(value: Any) -> deque[Any]:
 
 
 def _named_tz_datetime(value: Any) -> datetime:
-    """Ext 67: an aware isoformat plus the name of its timezone."""
-    text, name = _sequence(value, 2, "named-timezone datetime")
+    """Ext 67: isoformat, the name of its timezone (or None) and, when set, fold 1."""
+    if isinstance(value, (list, tuple)) and len(value) == 3 and value[2] == 1:
+        text, name, _ = value
+    else:
+        text, name = _sequence(value, 2, "named-timezone datetime")
     moment = _datetime_from_payload(text)
+    if len(value) == 3:
+        moment = moment.replace(fold=1)
+    if name is None:
+        return moment
     offset = moment.utcoffset()
     if offset is None or type(name) is not str:
         raise MalformedPayload(f"named-timezone datetime payload {value!r} is not (aware, name)")

@@ -221,8 +221,8 @@ _Encoder = Callable[[ValueEncoder, Any], tuple[int, bytes]]
 def _datetime(enc: ValueEncoder, value: datetime) -> tuple[int, bytes]:
     """isoformat() keeps naive vs aware; only fixed offsets come back as the same tzinfo.
 
-    A timezone with a name of its own (``timezone(offset, "CEST")``) goes to ext 67,
-    because isoformat has no slot for the name.
+    A timezone with a name of its own (``timezone(offset, "CEST")``) or ``fold=1``
+    goes to ext 67, because isoformat has no slot for either.
     """
     tzinfo = value.tzinfo
     if tzinfo is not None and type(tzinfo) is not timezone:
@@ -230,8 +230,10 @@ def _datetime(enc: ValueEncoder, value: datetime) -> tuple[int, bytes]:
             f"a datetime with tzinfo {_type_name(tzinfo)} would come back with a fixed "
             "offset; convert it to datetime.timezone first"
         )
-    if isinstance(tzinfo, timezone) and _has_own_name(tzinfo):
-        return ExtCode.NAMED_TZ_DATETIME, enc.pack([value.isoformat(), tzinfo.tzname(None)])
+    named = isinstance(tzinfo, timezone) and _has_own_name(tzinfo)
+    if named or value.fold:
+        fields = [value.isoformat(), tzinfo.tzname(None) if named else None]
+        return ExtCode.NAMED_TZ_DATETIME, enc.pack([*fields, 1] if value.fold else fields)
     return ExtCode.DATETIME, enc.pack(value.isoformat())
 
 

@@ -76,7 +76,8 @@ class ExtCode(IntEnum):
     #: sessionh5 only: ``[maxlen, [items]]`` of a deque with a maxlen (ext 6 has no slot).
     BOUNDED_DEQUE = 66
     #: sessionh5 only: ``[isoformat, tzname]`` of a datetime whose timezone has its own
-    #: name (ext 7's isoformat keeps the offset only).
+    #: name (ext 7's isoformat keeps the offset only); tzname None and a third item 1
+    #: for ``fold=1``, which isoformat drops too.
     NAMED_TZ_DATETIME = 67
     #: sessionh5 only: a structured numpy scalar as the ext-1 map of a 0-d array
     #: (ext 10's dtype slot is a string, which would lose the fields).
