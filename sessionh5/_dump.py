@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pprint
+from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
@@ -35,6 +36,8 @@ def _readable(value: Any) -> Any:
             f"{kind.__name__}({{{', '.join(map(repr, items))}}})")
     if isinstance(value, dict):
         return kind((_readable(k), _readable(v)) for k, v in value.items())
+    if kind is deque:
+        return deque((_readable(v) for v in value), value.maxlen)
     return value
 
 

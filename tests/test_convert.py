@@ -9,6 +9,7 @@ manager tag, arrays as datasets, references as HDF5 object references.
 from __future__ import annotations
 
 import io
+from collections import OrderedDict, deque
 from pathlib import Path
 from typing import Any
 
@@ -340,3 +341,17 @@ def _datasets(file: h5py.File) -> list[h5py.Dataset]:
     found: list[h5py.Dataset] = []
     file.visititems(lambda name, obj: found.append(obj) if isinstance(obj, h5py.Dataset) else None)
     return found
+
+
+def test_dump_shows_references_inside_every_container(tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """A reference prints as <class, ordinal> in a deque and an OrderedDict as elsewhere."""
+    box = Box(n=1)
+    session = new_session(minimal=True)
+    session.holder = Holder(q=deque([box], 3), o=OrderedDict(k=box), s=frozenset({(box,)}))
+    path = sessionh5.save(session, tmp_path / "refs.h5s")
+    assert main(["dump", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "ObjectKey" not in out
+    assert "deque([<helpers.Box, 1>], maxlen=3)" in out
+    assert "('k', <helpers.Box, 1>)" in out or "'k': <helpers.Box, 1>" in out
