@@ -362,10 +362,13 @@ class _Decoder:
         """
         t = type(v)
         if t is list:
+            refs, count = self.refs, len(self.refs)
             for i, x in enumerate(v):
                 tx = type(x)
                 if tx is dict and len(x) == 1 and "$ref" in x:
-                    v[i] = self.ref(x["$ref"])
+                    index = x["$ref"]  # self.ref inlined: lists of references are common
+                    v[i] = refs[index] if type(index) is int and 0 <= index < count \
+                        else self.ref(index)
                 elif tx is dict or tx is list:
                     v[i] = self.dec(x)
             return v

@@ -103,15 +103,16 @@ class _Rebuild:
 
     def check(self, keys: list[ObjectKey]) -> None:
         """Class, version and cycle checks for every needed object, before any restore."""
+        version_of, by_name = self.source.version, self.by_name
         for key in keys:
-            info = self.class_info(key.class_name)
+            info = by_name.get(key.class_name) or self.class_info(key.class_name)
             if info is None:
                 self.skip(key, UnknownClassError(
                     f"{self.where(key)}: class {key.class_name!r} is not registered in this "
                     "process; import the module that defines it (or register its snapshot "
                     "methods) before restoring"))
                 continue
-            version = self.source.version(key)
+            version = version_of(key)
             if version is not None and version != info.version:
                 if version > info.version:
                     self.skip(key, VersionError(

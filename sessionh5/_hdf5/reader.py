@@ -215,7 +215,7 @@ class HDF5Source:
         return list(self.where)
 
     def version(self, key: ObjectKey) -> int | None:
-        return self.node(self.where[key][0]).version
+        return self.nodes[self.where[key][0]].version  # type: ignore[union-attr]  # all indexed
 
     def location(self, key: ObjectKey) -> str:
         node_id, row = self.where[key]
