@@ -9,6 +9,7 @@ object's JSON and arrays only when that object is restored.
 from __future__ import annotations
 
 import bisect
+import itertools
 import json
 import math
 import os
@@ -449,36 +450,50 @@ class HDF5Source:
                   ) -> Iterator[Any]:
         """``load`` for each key in turn, for keys whose targets all exist already.
 
-        Packed rows are decoded without a call per row, and a table's targets are
-        resolved once when the keys reach it (the rebuilder creates every object
-        of a bulk build before loading any).
+        Consecutive keys of one packed table are decoded in a tight loop, with the
+        table's targets resolved once (the rebuilder creates every object of a bulk
+        build before loading any); a run with a damaged row is redone row by row,
+        which names the problem.
         """
+        positions = list(map(self.where.__getitem__, keys))
+        done = 0
+        for node_id, run in itertools.groupby(positions, key=_node_of):
+            rows = [row for _, row in run]
+            batch = keys[done:done + len(rows)]
+            done += len(rows)
+            values = None
+            if rows[0] >= 0 and self.packed_rows:
+                values = self._table_rows(node_id, rows, resolve)
+            if values is None:
+                values = [self.load(key, resolve) for key in batch]
+            yield from values
+
+    def _table_rows(self, node_id: int, rows: list[int],
+                    resolve: Callable[[ObjectKey], Any]) -> list[Any] | None:
+        """Rows ``rows`` of a packed table, decoded; None if any of them is not sound."""
+        self._packed_row(node_id, rows[0])  # reads and checks the table
+        data, starts = self._packed[node_id]
+        targets, bounds = self._table_refs(node_id)
+        resolved = list(map(resolve, targets))
         decoder = self._decoder
-        unpack, foreign = decoder.unpack, decoder.may_hold_foreign
-        current, fast = -1, False
-        data, starts, resolved, bounds = b"", [], [], []
-        for key, (node_id, row) in zip(keys, map(self.where.__getitem__, keys), strict=True):
-            if node_id != current:
-                current = node_id
-                fast = row >= 0 and self.packed_rows
-                if fast:
-                    self._packed_row(node_id, row)  # reads and checks the table
-                    data, starts = self._packed[node_id]
-                    targets, bounds = self._table_refs(node_id)
-                    resolved = list(map(resolve, targets))
-                    decoder.session = resolve(SESSION_KEY)
-            if not fast:
-                yield self.load(key, resolve)
-                continue
-            decoder.refs = resolved[bounds[row]:bounds[row + 1]]
-            packed = data[starts[row]:starts[row + 1]]
-            try:
-                value = unpack(packed)
-            except Exception:  # the checked path below names the problem
-                value = self.load(key, resolve)
-            if foreign(packed):
-                value = self.load(key, resolve)  # checks the row for foreign extensions
-            yield value
+        decoder.session = resolve(SESSION_KEY)
+        unpack, values, suspects = decoder.unpack, [], []
+        try:
+            for row in rows:
+                decoder.refs = resolved[bounds[row]:bounds[row + 1]]
+                packed = data[starts[row]:starts[row + 1]]
+                values.append(unpack(packed))
+                if b"\xff" in packed:  # may hold msgpack's timestamp: checked below
+                    suspects.append(len(values) - 1)
+        except Exception:  # the row-by-row path reports the problem
+            return None
+        try:
+            for index in suspects:
+                row = rows[index]
+                decoder.check_foreign(data[starts[row]:starts[row + 1]], values[index])
+        except CorruptFileError:
+            return None  # the row-by-row path names the row
+        return values
 
     def load(self, key: ObjectKey, resolve: Callable[[ObjectKey], Any]) -> Any:
         node_id, row = self.where[key]
@@ -521,6 +536,10 @@ class HDF5Source:
                 self.progress.total = int(raw)
                 return
         self.progress.total = sum(_dataset_bytes(self.group(n)) for n in nodes)
+
+
+def _node_of(position: tuple[int, int]) -> int:
+    return position[0]
 
 
 def _dataset_bytes(group: h5py.Group) -> int:

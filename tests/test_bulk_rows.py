@@ -1,0 +1,58 @@
+"""Rows restored in bulk (State's default restore): a damaged row is named, not guessed.
+
+The HDF5 reader decodes a run of rows of one table in a tight loop; when any row
+of the run is not sound it redoes the run row by row, so the error names the row.
+"""
+
+from __future__ import annotations
+
+import io
+
+import h5py
+import msgpack
+import pytest
+from craft import edit_hdf5, set_table_states, table_states
+from helpers import Box, Holder, new_session, save_bytes
+
+from sessionh5 import CorruptFileError
+
+TIMESTAMP = b"\xd6\xff" + (1).to_bytes(4, "big")  # msgpack's own extension -1
+
+
+def _saved() -> bytes:
+    session = new_session(minimal=True)
+    boxes = [Box(n=i, color=[255, 255, i % 256]) for i in range(40)]
+    for box, other in zip(boxes, boxes[1:] + boxes[:1], strict=True):
+        box.next = other
+    session.h = Holder(boxes=boxes)
+    return save_bytes(session, "hdf5")
+
+
+def _with_row(data: bytes, index: int, row: bytes) -> bytes:
+    def edit(file: h5py.File) -> None:
+        states = table_states(file["/h/Box"])
+        states[index] = row
+        set_table_states(file["/h/Box"], states)
+    return edit_hdf5(data, edit)
+
+
+def test_bulk_rows_restore_with_their_references() -> None:
+    restored = new_session()
+    restored.restore(io.BytesIO(_saved()))
+    boxes = restored.h.boxes
+    assert [b.n for b in boxes] == list(range(40))
+    assert all(b.next is boxes[(i + 1) % 40] for i, b in enumerate(boxes))
+    assert boxes[3].color == [255, 255, 3]
+
+
+@pytest.mark.parametrize(("row", "message"), [
+    pytest.param(b"\x81\xa1n", "not a valid packed row", id="truncated"),
+    pytest.param(msgpack.packb({"n": msgpack.ExtType(1, b"\x05")}), "reference index 5",
+                 id="reference-out-of-range"),
+    pytest.param(b"\x81\xa1t" + TIMESTAMP, "timestamp", id="msgpack-timestamp"),
+])
+def test_a_damaged_row_in_a_bulk_run_is_named(row: bytes, message: str) -> None:
+    data = _with_row(_saved(), 17, row)
+    with pytest.raises(CorruptFileError, match=message) as caught:
+        new_session().restore(io.BytesIO(data))
+    assert "/h/Box[17]" in str(caught.value)
