@@ -1,4 +1,4 @@
-"""The msgpack row codec of layout 2 tables (sessionh5/_packed.py), tested directly.
+"""The msgpack row codec of layout 2 tables (sessionh5/_packed/), tested directly.
 
 Round trips keep type and value (checked through :func:`typed`, which also tells
 -0.0 from 0.0, nan from nan-with-another-payload and a bytearray from bytes), rows

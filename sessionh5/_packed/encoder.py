@@ -1,13 +1,9 @@
-"""Snapshots <-> msgpack rows: the compact form of small objects in HDF5 tables.
+"""Snapshots -> msgpack rows, msgpack's C packer doing the walk.
 
-Tagged JSON (``_encoding.py``) visits every value in Python. Here msgpack's C
-packer walks the snapshot and calls back into Python only for what msgpack does
-not store natively: saved objects (references), tuples, sets, arrays, datetimes
-and the other types of docs/format.md, each an extension type whose payload is
-packed the same way. On 100k small objects this encodes about 4x and decodes
-about 3x faster than tagged JSON.
-
-Two quirks of msgpack shape the code:
+The packer calls back into Python (``PackedEncoder.default``) only for what msgpack
+does not store natively: saved objects (references), tuples, sets, arrays,
+datetimes and the other extension types of docs/format.md, whose payloads are
+packed the same way. Two quirks of msgpack shape the code:
 
 * it packs ``bytearray`` and ``memoryview`` as plain binary even with
   ``strict_types``, so a row holding binary data is rescanned in Python and its
@@ -22,10 +18,8 @@ A value needing its own datasets (an array above the inline limit) raises
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import operator
 import re
-import struct
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from types import MappingProxyType
@@ -35,39 +29,41 @@ import msgpack
 import numpy as np
 import orjson
 
-from ._encoding import (
+from .._encoding import (
     INLINE_ARRAY_BYTES,
-    EncodedValue,
     ObjectHook,
-    array_from_bytes,
     bad_string,
     check_tzinfo,
-    decode_value,
-    dtype_from_json,
     dtype_to_json,
-    encode_value,
     int_text,
 )
-from ._records import SESSION_KEY, ObjectKey, PngImage
-from .errors import CorruptFileError, UnsupportedValueError
+from .._records import SESSION_KEY, ObjectKey, PngImage
+from ..errors import UnsupportedValueError
+from .codes import (
+    ARRAY,
+    BIG_INT,
+    BYTEARRAY,
+    COMPLEX,
+    COMPLEX_PAYLOAD,
+    DATETIME,
+    DEQUE,
+    FROZENSET,
+    MAX_EXT_NESTING,
+    ODICT,
+    PNG,
+    RANGE,
+    REF,
+    SCALAR,
+    SESSION,
+    SET,
+    TIMEDELTA,
+    TIMEZONE,
+    TUPLE,
+)
 
-__all__ = [
-    "NeedsDatasets", "PackedDecoder", "PackedEncoder", "PackedValue", "as_packed",
-    "as_tagged_json", "encode_record",
-]
+__all__ = ["NeedsDatasets", "PackedEncoder", "PackedValue"]
 
-# Extension codes of packed rows (docs/format.md, layout 2). Never renumber.
-REF, SESSION, TUPLE, SET, FROZENSET, ODICT, DEQUE, BYTEARRAY = range(1, 9)
-COMPLEX, RANGE, DATETIME, TIMEDELTA, TIMEZONE, PNG, SCALAR, ARRAY, BIG_INT = range(9, 18)
-
-#: Extensions inside extensions (a tuple in a set in a tuple...) allowed, as in the stream:
-#: each level is a nested unpack on the C stack, so a file must not choose the depth.
-MAX_EXT_NESTING = 64
-#: msgpack's own timestamp (extension -1, 4, 8 or 12 bytes) is decoded before ext_hook
-#: sees it; rows never hold one, so a row whose bytes may is checked after decoding.
-_TIMESTAMP = re.compile(b"[\xd6\xd7]\xff|\xc7\x0c\xff|\xc8\x00\x0c\xff|\xc9\x00\x00\x00\x0c\xff")
 _NO_ARRAYS: MappingProxyType[str, np.ndarray] = MappingProxyType({})
-_COMPLEX = struct.Struct("<dd")
 _BIN_HEADER = re.compile(b"[\xc4-\xc6]")  # bin 8/16/32
 
 
@@ -309,7 +305,7 @@ _ENCODERS: dict[type, Callable[[PackedEncoder, Any], Any]] = {
     OrderedDict: lambda e, v: msgpack.ExtType(ODICT, e.nested(dict(v))),
     deque: lambda e, v: msgpack.ExtType(DEQUE, e.nested([list(v), v.maxlen])),
     _ByteArray: lambda e, v: msgpack.ExtType(BYTEARRAY, v.data),
-    complex: lambda e, v: msgpack.ExtType(COMPLEX, _COMPLEX.pack(v.real, v.imag)),
+    complex: lambda e, v: msgpack.ExtType(COMPLEX, COMPLEX_PAYLOAD.pack(v.real, v.imag)),
     range: lambda e, v: msgpack.ExtType(RANGE, e.nested([v.start, v.stop, v.step])),
     dt.datetime: _datetime,
     dt.timedelta: lambda e, v: msgpack.ExtType(TIMEDELTA, e.nested(
@@ -347,189 +343,3 @@ def _box_byte_arrays(value: Any, on_object: ObjectHook) -> Any:
             return value
         return deque(items, value.maxlen)
     return value
-
-
-class PackedDecoder:
-    """msgpack rows -> values, references resolved to the objects they name."""
-
-    __slots__ = ("depth", "refs", "session", "unpack")
-
-    def __init__(self, session: Any = SESSION_KEY) -> None:
-        self.session = session
-        self.refs: list[Any] = []
-        self.depth = 0
-        #: Decode one msgpack value (a row, or an extension's payload) unchecked.
-        self.unpack = functools.partial(msgpack.unpackb, ext_hook=self.ext,
-                                        strict_map_key=False)
-
-    def decode(self, packed: bytes | memoryview, refs: list[Any]) -> Any:
-        """Decode one row; ``refs[i]`` stands for reference extension ``i``."""
-        self.refs = refs
-        self.depth = 0
-        try:
-            value = self.unpack(packed)
-        except CorruptFileError:
-            raise
-        except (ValueError, TypeError, IndexError, KeyError, OverflowError, struct.error,
-                RecursionError, msgpack.UnpackException) as exc:
-            raise CorruptFileError(f"object state is not a valid packed row: "
-                                   f"{type(exc).__name__}: {exc}") from exc
-        self.check_foreign(packed, value)
-        return value
-
-    @staticmethod
-    def may_hold_foreign(packed: bytes | memoryview) -> bool:
-        """Whether ``packed`` may hold msgpack's timestamp (a regex over the bytes)."""
-        return b"\xff" in packed and _TIMESTAMP.search(packed) is not None  # memchr first
-
-    def check_foreign(self, packed: bytes | memoryview, value: Any) -> None:
-        if self.may_hold_foreign(packed) and _holds_timestamp(value):
-            raise CorruptFileError("object state holds msgpack's timestamp extension (-1), "
-                                   "which session files never hold")
-
-    def ext(self, code: int, data: bytes) -> Any:
-        if code == REF:
-            try:
-                return self.refs[int.from_bytes(data, "little")]
-            except IndexError:
-                raise CorruptFileError(f"reference index {int.from_bytes(data, 'little')} is "
-                                       f"out of range (the row has {len(self.refs)})") from None
-        decode = _DECODERS.get(code)
-        if decode is None:
-            raise CorruptFileError(f"unknown extension type {code} in a packed row")
-        if self.depth >= MAX_EXT_NESTING:
-            raise CorruptFileError(f"extension values nested more than {MAX_EXT_NESTING} "
-                                   "deep in a packed row")
-        self.depth += 1
-        try:
-            return decode(self, data)
-        finally:
-            self.depth -= 1
-
-
-def _holds_timestamp(value: Any) -> bool:
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        kind = type(item)
-        if kind is msgpack.Timestamp:
-            return True
-        if kind is dict or kind is OrderedDict:
-            stack.extend(item)
-            stack.extend(item.values())
-        elif kind in (list, tuple, set, frozenset, deque):
-            stack.extend(item)
-    return False
-
-
-def _items(d: PackedDecoder, data: bytes) -> list:
-    value = d.unpack(data)
-    if type(value) is not list:
-        raise ValueError("expected an array payload")
-    return value
-
-
-def _array(d: PackedDecoder, data: bytes) -> np.ndarray:
-    spec, shape, raw = d.unpack(data)
-    return array_from_bytes(raw, dtype_from_json(orjson.loads(spec)),
-                            tuple(int(n) for n in shape))
-
-
-def _scalar(d: PackedDecoder, data: bytes) -> np.generic:
-    spec, raw = d.unpack(data)
-    dtype = dtype_from_json(orjson.loads(spec))
-    if len(raw) != dtype.itemsize:
-        raise ValueError(f"{len(raw)} bytes for a {dtype} scalar")
-    return np.frombuffer(raw, dtype=dtype)[0]
-
-
-def _datetime_value(d: PackedDecoder, data: bytes) -> dt.datetime:
-    text, name, *fold = d.unpack(data)
-    if fold not in ([], [1]):
-        raise ValueError(f"a datetime payload has {2 + len(fold)} fields")
-    value = dt.datetime.fromisoformat(text)
-    if name is not None and value.tzinfo is not None:
-        value = value.replace(tzinfo=dt.timezone(value.utcoffset(), str(name)))
-    return value.replace(fold=1) if fold else value
-
-
-def _timezone_value(d: PackedDecoder, data: bytes) -> dt.timezone:
-    seconds, name = d.unpack(data)
-    offset = dt.timedelta(seconds=float(seconds))
-    return dt.timezone(offset) if name is None else dt.timezone(offset, str(name))
-
-
-def _deque_value(d: PackedDecoder, data: bytes) -> deque:
-    items, maxlen = d.unpack(data)
-    return deque(items, None if maxlen is None else int(maxlen))
-
-
-def _big_int(d: PackedDecoder, data: bytes) -> int:
-    text = data.decode("ascii")
-    if not text.lstrip("-").isdigit():
-        raise ValueError(f"{text[:40]!r} is not an integer")
-    return int(text)
-
-
-def _range_value(d: PackedDecoder, data: bytes) -> range:
-    start, stop, step = d.unpack(data)
-    return range(int(start), int(stop), int(step))
-
-
-def _ordered(d: PackedDecoder, data: bytes) -> OrderedDict:
-    value = d.unpack(data)
-    if type(value) is not dict:
-        raise ValueError("an ordered dict payload must be a map")
-    return OrderedDict(value)
-
-
-_DECODERS: dict[int, Callable[[PackedDecoder, bytes], Any]] = {
-    SESSION: lambda d, data: d.session,
-    TUPLE: lambda d, data: tuple(_items(d, data)),
-    SET: lambda d, data: set(_items(d, data)),
-    FROZENSET: lambda d, data: frozenset(_items(d, data)),
-    ODICT: _ordered,
-    DEQUE: _deque_value,
-    BYTEARRAY: lambda d, data: bytearray(data),
-    COMPLEX: lambda d, data: complex(*_COMPLEX.unpack(data)),
-    RANGE: _range_value,
-    DATETIME: _datetime_value,
-    TIMEDELTA: lambda d, data: dt.timedelta(*(int(x) for x in d.unpack(data))),
-    TIMEZONE: _timezone_value,
-    PNG: lambda d, data: PngImage(bytes(data)),
-    SCALAR: _scalar,
-    ARRAY: _array,
-    BIG_INT: _big_int,
-}
-
-
-def encode_record(data: Any, *, row: bool = True) -> PackedValue | EncodedValue:
-    """Plain record data (ObjectKey references) in the form its node needs.
-
-    A packed row unless ``row`` is false (a manager) or the data holds arrays
-    that need datasets; tagged JSON then.
-    """
-    if row:
-        try:
-            return PackedEncoder().encode(data)
-        except NeedsDatasets:
-            pass
-    return encode_value(data)
-
-
-def as_tagged_json(value: PackedValue | EncodedValue) -> EncodedValue:
-    """An object node's state is tagged JSON: re-encode a packed row as such."""
-    if isinstance(value, EncodedValue):
-        return value
-    return encode_value(PackedDecoder().decode(value.packed, value.refs))
-
-
-def as_packed(value: PackedValue | EncodedValue) -> PackedValue:
-    """A table row is packed: re-encode tagged JSON (holding no datasets) as a row."""
-    if isinstance(value, PackedValue):
-        return value
-    return PackedEncoder().encode(decode_value(value.json, value.refs, _no_datasets))
-
-
-def _no_datasets(name: str) -> np.ndarray:
-    raise NeedsDatasets(name)

@@ -1,0 +1,58 @@
+"""Snapshots <-> msgpack rows: the compact form of small objects in HDF5 tables.
+
+Tagged JSON (``_encoding.py``) visits every value in Python; here msgpack's C
+packer and unpacker walk the values and call back into Python only for references
+and the types msgpack has no type of its own for (``encoder.py``, ``decoder.py``,
+the codes in ``codes.py``). On 100k small objects this encodes about 4x and
+decodes about 3x faster than tagged JSON. Object nodes keep tagged JSON; the
+functions here move a record between the two forms.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .._encoding import EncodedValue, decode_value, encode_value
+from .codes import *  # noqa: F403 - the codes are part of this package's interface
+from .codes import __all__ as _codes
+from .decoder import PackedDecoder
+from .encoder import NeedsDatasets, PackedEncoder, PackedValue
+
+__all__ = [
+    *_codes, "NeedsDatasets", "PackedDecoder", "PackedEncoder", "PackedValue", "as_packed",
+    "as_tagged_json", "encode_record",
+]
+
+
+def encode_record(data: Any, *, row: bool = True) -> PackedValue | EncodedValue:
+    """Plain record data (ObjectKey references) in the form its node needs.
+
+    A packed row unless ``row`` is false (a manager) or the data holds arrays
+    that need datasets; tagged JSON then.
+    """
+    if row:
+        try:
+            return PackedEncoder().encode(data)
+        except NeedsDatasets:
+            pass
+    return encode_value(data)
+
+
+def as_tagged_json(value: PackedValue | EncodedValue) -> EncodedValue:
+    """An object node's state is tagged JSON: re-encode a packed row as such."""
+    if isinstance(value, EncodedValue):
+        return value
+    return encode_value(PackedDecoder().decode(value.packed, value.refs))
+
+
+def as_packed(value: PackedValue | EncodedValue) -> PackedValue:
+    """A table row is packed: re-encode tagged JSON (holding no datasets) as a row."""
+    if isinstance(value, PackedValue):
+        return value
+    return PackedEncoder().encode(decode_value(value.json, value.refs, _no_datasets))
+
+
+def _no_datasets(name: str) -> np.ndarray:
+    raise NeedsDatasets(name)

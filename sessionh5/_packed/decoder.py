@@ -1,0 +1,196 @@
+"""msgpack rows -> values, references resolved to the objects they name."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import struct
+from collections import OrderedDict, deque
+from collections.abc import Callable
+from typing import Any
+
+import msgpack
+import numpy as np
+import orjson
+
+from .._encoding import array_from_bytes, dtype_from_json
+from .._records import SESSION_KEY, PngImage
+from ..errors import CorruptFileError
+from .codes import (
+    ARRAY,
+    BIG_INT,
+    BYTEARRAY,
+    COMPLEX,
+    COMPLEX_PAYLOAD,
+    DATETIME,
+    DEQUE,
+    FROZENSET,
+    MAX_EXT_NESTING,
+    ODICT,
+    PNG,
+    RANGE,
+    REF,
+    SCALAR,
+    SESSION,
+    SET,
+    TIMEDELTA,
+    TIMESTAMP,
+    TIMEZONE,
+    TUPLE,
+)
+
+__all__ = ["PackedDecoder"]
+
+
+class PackedDecoder:
+    """msgpack rows -> values, references resolved to the objects they name."""
+
+    __slots__ = ("depth", "refs", "session", "unpack")
+
+    def __init__(self, session: Any = SESSION_KEY) -> None:
+        self.session = session
+        self.refs: list[Any] = []
+        self.depth = 0
+        #: Decode one msgpack value (a row, or an extension's payload) unchecked.
+        self.unpack = functools.partial(msgpack.unpackb, ext_hook=self.ext,
+                                        strict_map_key=False)
+
+    def decode(self, packed: bytes | memoryview, refs: list[Any]) -> Any:
+        """Decode one row; ``refs[i]`` stands for reference extension ``i``."""
+        self.refs = refs
+        self.depth = 0
+        try:
+            value = self.unpack(packed)
+        except CorruptFileError:
+            raise
+        except (ValueError, TypeError, IndexError, KeyError, OverflowError, struct.error,
+                RecursionError, msgpack.UnpackException) as exc:
+            raise CorruptFileError(f"object state is not a valid packed row: "
+                                   f"{type(exc).__name__}: {exc}") from exc
+        self.check_foreign(packed, value)
+        return value
+
+    @staticmethod
+    def may_hold_foreign(packed: bytes | memoryview) -> bool:
+        """Whether ``packed`` may hold msgpack's timestamp (a regex over the bytes)."""
+        return b"\xff" in packed and TIMESTAMP.search(packed) is not None  # memchr first
+
+    def check_foreign(self, packed: bytes | memoryview, value: Any) -> None:
+        if self.may_hold_foreign(packed) and _holds_timestamp(value):
+            raise CorruptFileError("object state holds msgpack's timestamp extension (-1), "
+                                   "which session files never hold")
+
+    def ext(self, code: int, data: bytes) -> Any:
+        if code == REF:
+            try:
+                return self.refs[int.from_bytes(data, "little")]
+            except IndexError:
+                raise CorruptFileError(f"reference index {int.from_bytes(data, 'little')} is "
+                                       f"out of range (the row has {len(self.refs)})") from None
+        decode = _DECODERS.get(code)
+        if decode is None:
+            raise CorruptFileError(f"unknown extension type {code} in a packed row")
+        if self.depth >= MAX_EXT_NESTING:
+            raise CorruptFileError(f"extension values nested more than {MAX_EXT_NESTING} "
+                                   "deep in a packed row")
+        self.depth += 1
+        try:
+            return decode(self, data)
+        finally:
+            self.depth -= 1
+
+
+def _holds_timestamp(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is msgpack.Timestamp:
+            return True
+        if kind is dict or kind is OrderedDict:
+            stack.extend(item)
+            stack.extend(item.values())
+        elif kind in (list, tuple, set, frozenset, deque):
+            stack.extend(item)
+    return False
+
+
+def _items(d: PackedDecoder, data: bytes) -> list:
+    value = d.unpack(data)
+    if type(value) is not list:
+        raise ValueError("expected an array payload")
+    return value
+
+
+def _array(d: PackedDecoder, data: bytes) -> np.ndarray:
+    spec, shape, raw = d.unpack(data)
+    return array_from_bytes(raw, dtype_from_json(orjson.loads(spec)),
+                            tuple(int(n) for n in shape))
+
+
+def _scalar(d: PackedDecoder, data: bytes) -> np.generic:
+    spec, raw = d.unpack(data)
+    dtype = dtype_from_json(orjson.loads(spec))
+    if len(raw) != dtype.itemsize:
+        raise ValueError(f"{len(raw)} bytes for a {dtype} scalar")
+    return np.frombuffer(raw, dtype=dtype)[0]
+
+
+def _datetime_value(d: PackedDecoder, data: bytes) -> dt.datetime:
+    text, name, *fold = d.unpack(data)
+    if fold not in ([], [1]):
+        raise ValueError(f"a datetime payload has {2 + len(fold)} fields")
+    value = dt.datetime.fromisoformat(text)
+    if name is not None and value.tzinfo is not None:
+        value = value.replace(tzinfo=dt.timezone(value.utcoffset(), str(name)))
+    return value.replace(fold=1) if fold else value
+
+
+def _timezone_value(d: PackedDecoder, data: bytes) -> dt.timezone:
+    seconds, name = d.unpack(data)
+    offset = dt.timedelta(seconds=float(seconds))
+    return dt.timezone(offset) if name is None else dt.timezone(offset, str(name))
+
+
+def _deque_value(d: PackedDecoder, data: bytes) -> deque:
+    items, maxlen = d.unpack(data)
+    return deque(items, None if maxlen is None else int(maxlen))
+
+
+def _big_int(d: PackedDecoder, data: bytes) -> int:
+    text = data.decode("ascii")
+    if not text.lstrip("-").isdigit():
+        raise ValueError(f"{text[:40]!r} is not an integer")
+    return int(text)
+
+
+def _range_value(d: PackedDecoder, data: bytes) -> range:
+    start, stop, step = d.unpack(data)
+    return range(int(start), int(stop), int(step))
+
+
+def _ordered(d: PackedDecoder, data: bytes) -> OrderedDict:
+    value = d.unpack(data)
+    if type(value) is not dict:
+        raise ValueError("an ordered dict payload must be a map")
+    return OrderedDict(value)
+
+
+_DECODERS: dict[int, Callable[[PackedDecoder, bytes], Any]] = {
+    SESSION: lambda d, data: d.session,
+    TUPLE: lambda d, data: tuple(_items(d, data)),
+    SET: lambda d, data: set(_items(d, data)),
+    FROZENSET: lambda d, data: frozenset(_items(d, data)),
+    ODICT: _ordered,
+    DEQUE: _deque_value,
+    BYTEARRAY: lambda d, data: bytearray(data),
+    COMPLEX: lambda d, data: complex(*COMPLEX_PAYLOAD.unpack(data)),
+    RANGE: _range_value,
+    DATETIME: _datetime_value,
+    TIMEDELTA: lambda d, data: dt.timedelta(*(int(x) for x in d.unpack(data))),
+    TIMEZONE: _timezone_value,
+    PNG: lambda d, data: PngImage(bytes(data)),
+    SCALAR: _scalar,
+    ARRAY: _array,
+    BIG_INT: _big_int,
+}
