@@ -8,7 +8,6 @@ object's JSON and arrays only when that object is restored.
 
 from __future__ import annotations
 
-import bisect
 import itertools
 import json
 import math
@@ -28,15 +27,12 @@ from .._records import SESSION_KEY, ObjectKey, SessionHeader
 from ..errors import CorruptFileError, SessionError, VersionError
 from . import layout
 from .arrays import check_allocation, read_array
+from .closure import reachable
 from .digest import check_digest, column_bytes
 from .heapguard import HeapGuard
 from .metadata import read_metadata
 
 __all__ = ["HDF5Source", "node_paths", "read_header"]
-
-#: Closure levels done in numpy before thin levels (< _THIN_LEVEL keys) go to Python.
-_NUMPY_LEVELS = 32
-_THIN_LEVEL = 64
 
 #: What h5py raises on damaged structures; turned into CorruptFileError at this boundary.
 H5_ERRORS = (OSError, KeyError, ValueError, TypeError, IndexError, RuntimeError)
@@ -233,82 +229,23 @@ class HDF5Source:
         return targets[bounds[row]:bounds[row + 1]]
 
     def closure(self, roots: Iterable[ObjectKey]) -> list[ObjectKey]:
-        """Every key reachable from ``roots`` (roots first), level by level in numpy.
-
-        Keys are numbered ``offset[node] + row`` (object nodes: row 0), and a level's
-        targets are gathered per node from the reference columns, so 100k objects
-        cost a few numpy calls per level instead of a Python step per key. Deep
-        chains (many thin levels) finish in a Python loop over the same numbers.
-        """
-        offsets = np.zeros(len(self.nodes) + 1, np.int64)
-        np.cumsum([len(self.node(n).keys) for n in range(len(self.nodes))], out=offsets[1:])
-        seen = np.zeros(int(offsets[-1]), bool)
-        frontier = np.array(list(dict.fromkeys(
-            int(offsets[n]) + max(r, 0) for n, r in map(self.where.__getitem__, roots))),
-            np.int64)
-        seen[frontier] = True
-        levels = [frontier]
-        while frontier.size:
-            if len(levels) > _NUMPY_LEVELS and frontier.size < _THIN_LEVEL:
-                levels.append(self._finish_closure(frontier, offsets, seen))
-                break
-            children = np.unique(self._children(frontier, offsets))
-            frontier = children[~seen[children]]
-            seen[frontier] = True
-            levels.append(frontier)
-        order = np.concatenate(levels)
-        nodes = np.searchsorted(offsets, order, side="right") - 1
-        rows = order - offsets[nodes]
+        """Every key reachable from ``roots`` (roots first), in numpy (see closure.py)."""
+        nodes, rows = reachable(list(map(self.where.__getitem__, roots)),
+                                [len(self.node(n).keys) for n in range(len(self.nodes))],
+                                self._edges)
         keys = [n.keys if n is not None else [] for n in self.nodes]
-        return [keys[n][r] for n, r in zip(nodes.tolist(), rows.tolist(), strict=True)]
+        return [keys[n][r] for n, r in zip(nodes, rows, strict=True)]
 
-    def _edges(self, node_id: int, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """A node's reference bounds per row and its targets as closure numbers."""
-        if self.nodes[node_id].kind == layout.TABLE_NODE:
+    def _edges(self, node_id: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """A node's reference bounds per row, target nodes and target rows (checked)."""
+        if self.nodes[node_id].kind == layout.TABLE_NODE:  # type: ignore[union-attr]
             self._table_refs(node_id)  # checks the columns
             table = self._table(node_id)
-            ids = np.asarray(table[layout.T_REF_NODES], dtype=np.int64)
-            rows = np.asarray(table[layout.T_REF_ROWS], dtype=np.int64)
             return (np.asarray(table[layout.T_REF_START], dtype=np.int64),
-                    offsets[ids] + np.maximum(rows, 0))
+                    np.asarray(table[layout.T_REF_NODES], dtype=np.int64),
+                    np.asarray(table[layout.T_REF_ROWS], dtype=np.int64))
         ids, rows = self._object_ref_columns(node_id)
-        return np.array([0, len(ids)], np.int64), offsets[ids] + np.maximum(rows, 0)
-
-    def _children(self, frontier: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-        """The targets of every key in ``frontier`` (with repeats)."""
-        nodes = np.searchsorted(offsets, frontier, side="right") - 1
-        found = []
-        for node_id in np.unique(nodes).tolist():
-            starts, targets = self._edges(node_id, offsets)
-            rows = frontier[nodes == node_id] - offsets[node_id]
-            low, counts = starts[rows], starts[rows + 1] - starts[rows]
-            total = int(counts.sum())
-            if total:  # the ranges low[i]:low[i] + counts[i], concatenated
-                first = np.cumsum(counts) - counts
-                found.append(targets[np.repeat(low - first, counts) + np.arange(total)])
-        return np.concatenate(found) if found else np.zeros(0, np.int64)
-
-    def _finish_closure(self, frontier: np.ndarray, offsets: np.ndarray,
-                        seen: np.ndarray) -> np.ndarray:
-        """The rest of a closure in plain Python, for chains one key wide."""
-        bounds = offsets.tolist()
-        edges: dict[int, tuple[list[int], list[int]]] = {}
-        marked = bytearray(seen.tobytes())
-        queue = frontier.tolist()
-        found: list[int] = []
-        for number in queue:
-            node_id = bisect.bisect_right(bounds, number) - 1
-            cached = edges.get(node_id)
-            if cached is None:
-                starts, targets = self._edges(node_id, offsets)
-                cached = edges[node_id] = (starts.tolist(), targets.tolist())
-            row = number - bounds[node_id]
-            for child in cached[1][cached[0][row]:cached[0][row + 1]]:
-                if not marked[child]:
-                    marked[child] = 1
-                    queue.append(child)
-                    found.append(child)
-        return np.array(found, np.int64)
+        return np.array([0, len(ids)], np.int64), ids, rows
 
     def _object_refs(self, node_id: int) -> list[ObjectKey]:
         ids, rows = self._object_ref_columns(node_id)
