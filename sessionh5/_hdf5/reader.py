@@ -147,6 +147,7 @@ class HDF5Source:
         self.header.managers = {t: self.key_at(n, -1) for t, n in pairs}
         self._refs: dict[ObjectKey, list[ObjectKey]] = {}  # of object nodes
         self._table_targets: dict[int, tuple[list[ObjectKey], list[int]]] = {}
+        self._checked_refs: set[int] = set()  # tables whose reference columns were checked
         self._node_sizes: np.ndarray | None = None  # rows per node, for range checks
         self._single = np.zeros(0, bool)  # True for nodes that are one object
         self._tables: dict[int, dict[str, np.ndarray]] = {}
@@ -239,11 +240,7 @@ class HDF5Source:
     def _edges(self, node_id: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """A node's reference bounds per row, target nodes and target rows (checked)."""
         if self.nodes[node_id].kind == layout.TABLE_NODE:  # type: ignore[union-attr]
-            self._table_refs(node_id)  # checks the columns
-            table = self._table(node_id)
-            return (np.asarray(table[layout.T_REF_START], dtype=np.int64),
-                    np.asarray(table[layout.T_REF_NODES], dtype=np.int64),
-                    np.asarray(table[layout.T_REF_ROWS], dtype=np.int64))
+            return self._table_ref_columns(node_id)
         ids, rows = self._object_ref_columns(node_id)
         return np.array([0, len(ids)], np.int64), ids, rows
 
@@ -294,27 +291,29 @@ class HDF5Source:
         return group
 
     def _table_refs(self, node_id: int) -> tuple[list[ObjectKey], list[int]]:
-        """A table's references: every row's targets in one list, and row bounds in it.
-
-        Read once per table; ids and rows are range-checked in numpy.
-        """
+        """A table's references as keys: every row's targets in one list, and row bounds."""
         cached = self._table_targets.get(node_id)
-        if cached is not None:
-            return cached
+        if cached is None:
+            starts, ids, rows = self._table_ref_columns(node_id)
+            keys = [n.keys if n is not None else [] for n in self.nodes]
+            targets = [keys[i][r] for i, r in zip(ids.tolist(), rows.tolist(), strict=True)]
+            cached = self._table_targets[node_id] = (targets, starts.tolist())
+        return cached
+
+    def _table_ref_columns(self, node_id: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """A table's reference bounds, target nodes and target rows, range-checked once."""
         table = self._table(node_id)
-        info = self.node(node_id)
+        starts = np.asarray(table[layout.T_REF_START], dtype=np.int64)
         ids = np.asarray(table[layout.T_REF_NODES], dtype=np.int64)
         rows = np.asarray(table[layout.T_REF_ROWS], dtype=np.int64)
-        if len(rows) != len(ids):
-            raise CorruptFileError(f"{info.path}: the reference table is inconsistent")
-        _check_starts(table[layout.T_REF_START], len(info.keys), len(ids),
-                      f"{info.path}: the reference table")
-        self._check_targets(ids, rows, info.path)
-        keys = [n.keys if n is not None else [] for n in self.nodes]
-        targets = [keys[i][r] for i, r in zip(ids.tolist(), rows.tolist(), strict=True)]
-        cached = self._table_targets[node_id] = (targets,
-                                                 np.asarray(table[layout.T_REF_START]).tolist())
-        return cached
+        if node_id not in self._checked_refs:
+            info = self.node(node_id)
+            if len(rows) != len(ids):
+                raise CorruptFileError(f"{info.path}: the reference table is inconsistent")
+            _check_starts(starts, len(info.keys), len(ids), f"{info.path}: the reference table")
+            self._check_targets(ids, rows, info.path)
+            self._checked_refs.add(node_id)
+        return starts, ids, rows
 
     def _indexed(self) -> list[_NodeInfo]:
         return [self.node(i) for i in range(len(self.nodes))]
@@ -393,6 +392,7 @@ class HDF5Source:
         which names the problem.
         """
         positions = list(map(self.where.__getitem__, keys))
+        node_objects: dict[int, list[Any]] = {}  # node -> its objects, resolved once
         done = 0
         for node_id, run in itertools.groupby(positions, key=_node_of):
             rows = [row for _, row in run]
@@ -400,18 +400,23 @@ class HDF5Source:
             done += len(rows)
             values = None
             if rows[0] >= 0 and self.packed_rows:
-                values = self._table_rows(node_id, rows, resolve)
+                values = self._table_rows(node_id, rows, resolve, node_objects)
             if values is None:
                 values = [self.load(key, resolve) for key in batch]
             yield from values
 
-    def _table_rows(self, node_id: int, rows: list[int],
-                    resolve: Callable[[ObjectKey], Any]) -> list[Any] | None:
+    def _table_rows(self, node_id: int, rows: list[int], resolve: Callable[[ObjectKey], Any],
+                    node_objects: dict[int, list[Any]]) -> list[Any] | None:
         """Rows ``rows`` of a packed table, decoded; None if any of them is not sound."""
         self._packed_row(node_id, rows[0])  # reads and checks the table
         data, starts = self._packed[node_id]
-        targets, bounds = self._table_refs(node_id)
-        resolved = list(map(resolve, targets))
+        bounds_column, ids, target_rows = self._table_ref_columns(node_id)
+        bounds = bounds_column.tolist()
+        for n in np.unique(ids).tolist():  # a hash per object, not per reference
+            if n not in node_objects:
+                node_objects[n] = list(map(resolve, self.nodes[n].keys))  # type: ignore[union-attr]
+        resolved = [node_objects[n][max(r, 0)]
+                    for n, r in zip(ids.tolist(), target_rows.tolist(), strict=True)]
         decoder = self._decoder
         decoder.session = resolve(SESSION_KEY)
         unpack, values, suspects = decoder.unpack, [], []
