@@ -14,7 +14,6 @@ import importlib.metadata
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from itertools import chain, repeat
 from typing import Any
 
 import h5py
@@ -35,6 +34,8 @@ __all__ = ["write_session"]
 
 _STR = h5py.string_dtype()
 _Encoded = EncodedValue | PackedValue
+_ROW_BITS = 32  # where: node id above, row + 1 below (0 for object nodes)
+_ROW_MASK = (1 << _ROW_BITS) - 1
 _REF_CHUNK = 1 << 17  # object references per chunk of a table's refs column (1 MiB)
 
 
@@ -57,7 +58,8 @@ class _Writer:
         self.compression = compression
         self.progress = progress
         self.nodes: list[_Node] = []
-        self.where: dict[ObjectKey, tuple[int, int]] = {}  # key -> (node id, row)
+        #: key -> node id << 32 | (row + 1): one int, so targets() maps keys at C speed
+        self.where: dict[ObjectKey, int] = {}
         self.used: dict[str, set[str]] = {}
         self.raw_bytes = 0
 
@@ -93,7 +95,7 @@ class _Writer:
             self.used[path] = set(encoded[key].arrays)
             node = _Node(path, layout.OBJECT_NODE, key.class_name, key.provider,
                          by_key[key].version, [key], tag)
-            self.where[key] = (self.add_node(node), -1)
+            self.where[key] = self.add_node(node) << _ROW_BITS
         parents: dict[str | None, str] = {}
         tables: dict[tuple, list[ObjectKey]] = {}
         for record in records:
@@ -118,7 +120,7 @@ class _Writer:
         self.used[path] = set(enc.arrays)
         node = _Node(path, layout.OBJECT_NODE, key.class_name, key.provider,
                      record.version, [key])
-        self.where[key] = (self.add_node(node), -1)
+        self.where[key] = self.add_node(node) << _ROW_BITS
 
     def parent_of(self, tag: str | None) -> str:
         if tag is None:
@@ -131,7 +133,8 @@ class _Writer:
         name = self.unique(parent, layout.short_class(class_name))
         node_id = self.add_node(_Node(f"{parent}/{name}", layout.TABLE_NODE, class_name,
                                       provider, version, keys))
-        self.where.update(zip(keys, zip(repeat(node_id), range(len(keys))), strict=False))
+        first = (node_id << _ROW_BITS) + 1
+        self.where.update(zip(keys, range(first, first + len(keys)), strict=True))
 
     def create_groups(self) -> None:
         for node_id, node in enumerate(self.nodes):
@@ -148,10 +151,9 @@ class _Writer:
                 attrs.create(layout.TAG, node.tag, dtype=_STR)
 
     def targets(self, refs: list[ObjectKey]) -> tuple[np.ndarray, np.ndarray]:
-        """Node id and row of each referenced key (map/chain/fromiter: no Python loop)."""
-        flat = chain.from_iterable(map(self.where.__getitem__, refs))
-        pairs = np.fromiter(flat, dtype=np.int64, count=2 * len(refs)).reshape(len(refs), 2)
-        return pairs[:, 0].copy(), pairs[:, 1].copy()
+        """Node id and row (-1 for object nodes) of each referenced key, at C speed."""
+        places = np.fromiter(map(self.where.__getitem__, refs), dtype=np.int64, count=len(refs))
+        return places >> _ROW_BITS, (places & _ROW_MASK) - 1
 
     def h5refs(self, ids: np.ndarray) -> np.ndarray:
         """HDF5 object references to the nodes ``ids``: one lookup per distinct node."""
@@ -178,7 +180,8 @@ class _Writer:
     def write_table(self, node: _Node, encoded: dict[ObjectKey, _Encoded]) -> None:
         """Columns of one table, compressed like arrays; see docs/format.md."""
         group = self.file[node.path]
-        encs = [as_packed(encoded[k]) for k in node.keys]
+        encs = [e if type(e) is PackedValue else as_packed(e)
+                for e in map(encoded.__getitem__, node.keys)]
         columns = _table_columns(node.keys, encs)
         all_refs = [k for e in encs for k in e.refs]
         ids, rows = self.targets(all_refs)
@@ -204,7 +207,7 @@ class _Writer:
         attrs.create(layout.ATTR_MANAGERS, [t for t in tags if header.attr_info.get(t)],
                      dtype=_STR)
         attrs[layout.MANAGER_NODES] = np.array(
-            [self.where[header.managers[t]][0] for t in tags], dtype=np.int64)
+            [self.where[header.managers[t]] >> _ROW_BITS for t in tags], dtype=np.int64)
         attrs.create(layout.PROVIDERS, json.dumps(header.providers), dtype=_STR)
         attrs.create(layout.NODES, [n.path for n in self.nodes], dtype=_STR)
         attrs.create(layout.FILTERS, self.compression.filters_needed(), dtype=_STR)
