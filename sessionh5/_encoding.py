@@ -16,7 +16,7 @@ import datetime as dt
 import math
 import sys
 from collections import OrderedDict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -35,6 +35,7 @@ __all__ = [
     "decode_value",
     "encode_value",
     "int_text",
+    "nested_values",
 ]
 
 #: Arrays up to this many bytes are written inline in the JSON text.
@@ -326,22 +327,28 @@ def encode_value(data: Any, *, inline_limit: int = INLINE_ARRAY_BYTES,
     return ValueEncoder(on_object, inline_limit).encode(data)
 
 
-def bad_string(value: Any) -> str | None:
-    """The first str in ``value`` (plain or encoded) that UTF-8 cannot hold."""
+def nested_values(value: Any) -> Iterator[Any]:
+    """``value`` and everything inside its dicts (keys too), lists, tuples, sets, deques."""
     stack = [value]
     while stack:
         item = stack.pop()
+        yield item
         kind = type(item)
-        if kind is str:
-            try:
-                item.encode("utf-8")
-            except UnicodeEncodeError:
-                return item
-        elif kind is dict or kind is OrderedDict:
+        if kind is dict or kind is OrderedDict:
             stack.extend(item)
             stack.extend(item.values())
         elif kind in (list, tuple, set, frozenset, deque):
             stack.extend(item)
+
+
+def bad_string(value: Any) -> str | None:
+    """The first str in ``value`` (plain or encoded) that UTF-8 cannot hold."""
+    for item in nested_values(value):
+        if type(item) is str:
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return item
     return None
 
 

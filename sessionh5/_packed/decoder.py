@@ -13,7 +13,7 @@ import msgpack
 import numpy as np
 import orjson
 
-from .._encoding import array_from_bytes, dtype_from_json
+from .._encoding import array_from_bytes, dtype_from_json, nested_values
 from .._records import SESSION_KEY, PngImage
 from ..errors import CorruptFileError
 from .codes import (
@@ -101,18 +101,7 @@ class PackedDecoder:
 
 
 def _holds_timestamp(value: Any) -> bool:
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        kind = type(item)
-        if kind is msgpack.Timestamp:
-            return True
-        if kind is dict or kind is OrderedDict:
-            stack.extend(item)
-            stack.extend(item.values())
-        elif kind in (list, tuple, set, frozenset, deque):
-            stack.extend(item)
-    return False
+    return any(type(item) is msgpack.Timestamp for item in nested_values(value))
 
 
 def _items(d: PackedDecoder, data: bytes) -> list:
