@@ -160,7 +160,7 @@ class _Rebuild:
             for obj, data in zip(created, loaded, strict=True):
                 if upgrades and keys[done] in upgrades:
                     data = self.upgrade(keys[done], data)
-                if type(data) is not dict and not isinstance(data, dict):
+                if not isinstance(data, dict):
                     raise CorruptFileError(f"{self.where(keys[done])}: expected a dict "
                                            f"snapshot, got {type(data).__name__}")
                 obj.__dict__.update(data)

@@ -1,10 +1,11 @@
 """Saving, first half: take every snapshot and encode it, discovering references.
 
-Starting from the state managers, the walker calls ``take_snapshot`` on each
-object it reaches and encodes the returned data in the same pass (see
-``_encoding.py``): saved objects met on the way get an :class:`ObjectKey`
-and join the queue, and anything no encoding can store is refused with the
-path where it sits. It never touches a file.
+Starting from the state managers, one manager's closure after the other, the
+walker calls ``take_snapshot`` on each object it reaches and encodes the returned
+data in the same pass (a msgpack row, ``_packed/``, or tagged JSON, ``_encoding.py``):
+saved objects met on the way get an :class:`ObjectKey` and join the queue, and
+anything no encoding can store is refused with the path where it sits. It never
+touches a file.
 """
 
 from __future__ import annotations
@@ -135,7 +136,8 @@ def walk_session(
     """Snapshot and encode every manager and everything reachable from it.
 
     ``plain`` keeps each snapshot's values as they are, objects replaced by keys
-    (for the stream); otherwise they are encoded as tagged JSON (for HDF5).
+    (for the stream); otherwise each is a packed row, or tagged JSON for managers and
+    objects with datasets (for HDF5).
     """
     walker = _Walker(session, flags, table, plain)
     walker.manager_ids = {id(m) for m in managers.values()}

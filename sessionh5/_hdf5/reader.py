@@ -2,8 +2,10 @@
 
 ``read_header`` touches root attributes only (what metadata_only and ``info``
 need). :class:`HDF5Source` indexes nodes from the root ``sessionh5-nodes`` list,
-reads reference tables per node when the rebuilder asks for them, and reads an
-object's JSON and arrays only when that object is restored.
+reads reference tables per node when the rebuilder asks for them (the closure
+runs on their integer columns, ``closure.py``), and reads an object's state (a
+table row, or an object node's JSON and arrays) only when that object is restored;
+a bulk restore decodes runs of one table's rows together (``load_many``).
 """
 
 from __future__ import annotations

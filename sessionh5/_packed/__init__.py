@@ -3,8 +3,8 @@
 Tagged JSON (``_encoding.py``) visits every value in Python; here msgpack's C
 packer and unpacker walk the values and call back into Python only for references
 and the types msgpack has no type of its own for (``encoder.py``, ``decoder.py``,
-the codes in ``codes.py``). On 100k small objects this encodes about 4x and
-decodes about 3x faster than tagged JSON. Object nodes keep tagged JSON; the
+the codes in ``codes.py``). W2's 100k snapshots encode in 0.44 s instead of 0.92 s
+and decode row by row in 0.33 s instead of 0.46 s. Object nodes keep tagged JSON; the
 functions here move a record between the two forms.
 """
 
