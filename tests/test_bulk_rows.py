@@ -56,3 +56,15 @@ def test_a_damaged_row_in_a_bulk_run_is_named(row: bytes, message: str) -> None:
     with pytest.raises(CorruptFileError, match=message) as caught:
         new_session().restore(io.BytesIO(data))
     assert "/h/Box[17]" in str(caught.value)
+
+
+def test_a_row_with_thousands_of_references_keeps_each_one() -> None:
+    """Reference indexes past the 4,096 prebuilt extensions, repeats included."""
+    targets = [Box(n=i) for i in range(5000)]
+    session = new_session(minimal=True)
+    session.h = Holder(hub=Box(items=[*targets, targets[4500], targets[7]]))
+    restored = new_session()
+    restored.restore(io.BytesIO(save_bytes(session, "hdf5")))
+    items = restored.h.hub.items
+    assert [b.n for b in items[:5000]] == list(range(5000))
+    assert items[5000] is items[4500] and items[5001] is items[7]

@@ -110,16 +110,15 @@ def _array_header(count: int) -> bytes:
         (b"\xdd" + count.to_bytes(4, "big"))
 
 
-_REF_EXTS: list[msgpack.ExtType] = []
-
-
 def _ref_ext(index: int) -> msgpack.ExtType:
-    """The extension for reference ``index`` (little-endian, 1, 2 or 4 bytes), cached."""
-    while len(_REF_EXTS) <= index:
-        n = len(_REF_EXTS)
-        _REF_EXTS.append(msgpack.ExtType(REF, n.to_bytes(1 if n < 256 else 2 if n < 65536
-                                                         else 4, "little")))
-    return _REF_EXTS[index]
+    """The extension for reference ``index``: little-endian, in 1, 2 or 4 bytes."""
+    size = 1 if index < 256 else 2 if index < 65536 else 4
+    return msgpack.ExtType(REF, index.to_bytes(size, "little"))
+
+
+#: The first references' extensions, made once; never changed, so threads may share it.
+_REF_EXTS = tuple(_ref_ext(index) for index in range(4096))
+_CACHED_REFS = len(_REF_EXTS)
 
 
 _SESSION_EXT = msgpack.ExtType(SESSION, b"")
@@ -223,7 +222,7 @@ class PackedEncoder:
         if index is None:
             index = self.ref_index[ident] = len(self.refs)
             self.refs.append(key)
-        return _REF_EXTS[index] if index < len(_REF_EXTS) else _ref_ext(index)
+        return _REF_EXTS[index] if index < _CACHED_REFS else _ref_ext(index)
 
     def default(self, v: Any) -> Any:
         """msgpack's callback for every value it does not store natively.
@@ -233,13 +232,13 @@ class PackedEncoder:
         ident = id(v)
         index = self.ref_index.get(ident)
         if index is not None:
-            return _REF_EXTS[index]
+            return _REF_EXTS[index] if index < _CACHED_REFS else _ref_ext(index)
         key = self.known.get(ident)
         if key is not None:  # ref() inlined: known objects are never the session
             refs = self.refs
             index = self.ref_index[ident] = len(refs)
             refs.append(key)
-            return _REF_EXTS[index] if index < len(_REF_EXTS) else _ref_ext(index)
+            return _REF_EXTS[index] if index < _CACHED_REFS else _ref_ext(index)
         t = type(v)
         if t in self.object_types:
             return self.ref(ident, self.on_object(v))
