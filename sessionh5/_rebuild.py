@@ -72,10 +72,12 @@ class _Rebuild:
         self.infos: dict[ObjectKey, ClassInfo] = {}
         self.upgrades: dict[ObjectKey, int] = {}  # key -> saved version, when older
         self.by_name: dict[str, ClassInfo | None] = {}
-        self.known = set(source.keys())
+        self.known: set[ObjectKey] | None = None  # every key, for the generic closure
 
     def edges(self, key: ObjectKey) -> Sequence[ObjectKey]:
         targets = self.source.refs(key)
+        if self.known is None:
+            self.known = set(self.source.keys())
         if self.known.issuperset(targets):  # the common case, tested at C speed
             return targets
         for target in targets:
@@ -137,6 +139,8 @@ class _Rebuild:
             return needed, []
         custom_names = {n for n, info in self.by_name.items()
                         if info is not None and not info.two_phase}
+        if not custom_names:
+            return [], needed
         custom = [k for k in needed if k.class_name in custom_names]
         ordered = closure(custom, self.source.refs) if custom else []
         if not ordered:
@@ -262,7 +266,7 @@ def rebuild(
     work.build_bulk(bulk)
     report = RestoreReport(
         managers=[t for t in tags if managers[t] not in work.skipped],
-        restored=[k for k in needed if k in work.objects],
+        restored=[k for k in needed if k in work.objects] if work.skipped else needed,
         skipped=list(work.skipped.items()),
     )
     return work.objects, report

@@ -394,7 +394,7 @@ class HDF5Source:
         which names the problem.
         """
         positions = list(map(self.where.__getitem__, keys))
-        node_objects: dict[int, list[Any]] = {}  # node -> its objects, resolved once
+        node_objects: dict[int, np.ndarray] = {}  # node -> its objects, resolved once
         done = 0
         for node_id, run in itertools.groupby(positions, key=_node_of):
             rows = [row for _, row in run]
@@ -408,17 +408,21 @@ class HDF5Source:
             yield from values
 
     def _table_rows(self, node_id: int, rows: list[int], resolve: Callable[[ObjectKey], Any],
-                    node_objects: dict[int, list[Any]]) -> list[Any] | None:
+                    node_objects: dict[int, np.ndarray]) -> list[Any] | None:
         """Rows ``rows`` of a packed table, decoded; None if any of them is not sound."""
         self._packed_row(node_id, rows[0])  # reads and checks the table
         data, starts = self._packed[node_id]
         bounds_column, ids, target_rows = self._table_ref_columns(node_id)
         bounds = bounds_column.tolist()
+        gathered = np.empty(len(ids), dtype=object)
         for n in np.unique(ids).tolist():  # a hash per object, not per reference
-            if n not in node_objects:
-                node_objects[n] = list(map(resolve, self.nodes[n].keys))  # type: ignore[union-attr]
-        resolved = [node_objects[n][max(r, 0)]
-                    for n, r in zip(ids.tolist(), target_rows.tolist(), strict=True)]
+            objects = node_objects.get(n)
+            if objects is None:
+                keys = self.nodes[n].keys  # type: ignore[union-attr]
+                objects = node_objects[n] = np.fromiter(map(resolve, keys), object, len(keys))
+            mask = ids == n
+            gathered[mask] = objects[np.maximum(target_rows[mask], 0)]
+        resolved = gathered.tolist()
         decoder = self._decoder
         decoder.session = resolve(SESSION_KEY)
         unpack, values, suspects = decoder.unpack, [], []
