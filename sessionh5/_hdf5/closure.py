@@ -25,12 +25,12 @@ _NUMPY_LEVELS = 32
 _THIN_LEVEL = 64
 
 
-def reachable(roots: list[tuple[int, int]], sizes: list[int], edges: Edges
-              ) -> tuple[list[int], list[int]]:
-    """Node and row of everything reachable from ``roots`` (roots first, then by level).
+def reachable(roots: list[tuple[int, int]], sizes: list[int], edges: Edges) -> np.ndarray:
+    """The number of everything reachable from ``roots`` (roots first, then by level).
 
     ``roots`` are (node, row) pairs with row -1 for object nodes, ``sizes`` the
     number of objects per node; ``edges(node)`` is called at most once per node.
+    Object ``row`` of node ``n`` has number ``sum(sizes[:n]) + row``.
     """
     offsets = np.zeros(len(sizes) + 1, np.int64)
     np.cumsum(sizes, out=offsets[1:])
@@ -48,9 +48,7 @@ def reachable(roots: list[tuple[int, int]], sizes: list[int], edges: Edges
         frontier = children[~seen[children]]
         seen[frontier] = True
         levels.append(frontier)
-    order = np.concatenate(levels)
-    nodes = np.searchsorted(offsets, order, side="right") - 1
-    return nodes.tolist(), (order - offsets[nodes]).tolist()
+    return np.concatenate(levels)
 
 
 class _Numbered:

@@ -119,6 +119,7 @@ class _NodeInfo:
     provider: str | None
     version: int | None
     keys: list[ObjectKey]
+    ordinals: np.ndarray  # as read when indexing, to notice a column changing later
 
 
 class HDF5Source:
@@ -184,13 +185,14 @@ class HDF5Source:
             provider = text(attrs[layout.PROVIDER]) if layout.PROVIDER in attrs else None
             version = int(attrs[layout.VERSION]) if layout.VERSION in attrs else None
             if kind == layout.TABLE_NODE:
-                ordinals = np.asarray(_column(group, layout.T_ORDINAL), dtype=np.int64).tolist()
+                ordinals = np.asarray(_column(group, layout.T_ORDINAL), dtype=np.int64)
             elif kind == layout.OBJECT_NODE:
-                ordinals = [int(attrs[layout.ORDINAL])]
+                ordinals = np.array([int(attrs[layout.ORDINAL])], np.int64)
             else:
                 raise CorruptFileError(f"{path}: unknown node kind {kind!r}")
-        keys = [ObjectKey(class_name, o, provider) for o in ordinals]
-        info = self.nodes[node_id] = _NodeInfo(path, kind, class_name, provider, version, keys)
+        keys = [ObjectKey(class_name, o, provider) for o in ordinals.tolist()]
+        info = self.nodes[node_id] = _NodeInfo(path, kind, class_name, provider, version, keys,
+                                               ordinals)
         for row, key in enumerate(keys):
             if key in self.where:
                 raise CorruptFileError(f"{key} is stored twice ({path} and "
@@ -233,11 +235,13 @@ class HDF5Source:
 
     def closure(self, roots: Iterable[ObjectKey]) -> list[ObjectKey]:
         """Every key reachable from ``roots`` (roots first), in numpy (see closure.py)."""
-        nodes, rows = reachable(list(map(self.where.__getitem__, roots)),
-                                [len(self.node(n).keys) for n in range(len(self.nodes))],
-                                self._edges)
-        keys = [n.keys if n is not None else [] for n in self.nodes]
-        return [keys[n][r] for n, r in zip(nodes, rows, strict=True)]
+        nodes = self._indexed()
+        order = reachable(list(map(self.where.__getitem__, roots)),
+                          [len(n.keys) for n in nodes], self._edges)
+        total = sum(len(n.keys) for n in nodes)
+        every_key = np.fromiter(itertools.chain.from_iterable(n.keys for n in nodes), object,
+                                total)  # in closure-number order
+        return every_key[order].tolist()
 
     def _edges(self, node_id: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """A node's reference bounds per row, target nodes and target rows (checked)."""
@@ -275,8 +279,7 @@ class HDF5Source:
                 table = {name: _column(group, name) for name in layout.TABLE_COLUMNS}
                 columns = (column_bytes(table[name]) for name in layout.TABLE_COLUMNS)
                 check_digest(group.attrs, path, columns)
-            if not np.array_equal(table[layout.T_ORDINAL],
-                                  [k.ordinal for k in self.node(node_id).keys]):
+            if not np.array_equal(table[layout.T_ORDINAL], self.node(node_id).ordinals):
                 raise CorruptFileError(f"{path}: the ordinal column changed while reading")
             _check_starts(table[layout.T_STATE_START], len(self.node(node_id).keys),
                           table[layout.T_STATE].size, f"{path}: the state offsets")
@@ -477,8 +480,10 @@ class HDF5Source:
         """
         if not hasattr(self.progress, "total"):
             return
-        nodes = {self.where[k][0] for k in keys if self.where[k][1] < 0}
-        if len(nodes) == sum(1 for n in self.nodes if n and n.kind == layout.OBJECT_NODE):
+        object_nodes = {n.keys[0]: i for i, n in enumerate(self._indexed())
+                        if n.kind == layout.OBJECT_NODE}
+        nodes = {object_nodes[k] for k in object_nodes.keys() & keys}  # few; at C speed
+        if len(nodes) == len(object_nodes):
             raw = self.file.attrs.get(layout.RAW_BYTES)
             if raw is not None:
                 self.progress.total = int(raw)
