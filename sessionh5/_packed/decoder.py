@@ -16,28 +16,7 @@ import orjson
 from .._encoding import array_from_bytes, dtype_from_json, nested_values
 from .._records import SESSION_KEY, PngImage
 from ..errors import CorruptFileError
-from .codes import (
-    ARRAY,
-    BIG_INT,
-    BYTEARRAY,
-    COMPLEX,
-    COMPLEX_PAYLOAD,
-    DATETIME,
-    DEQUE,
-    FROZENSET,
-    MAX_EXT_NESTING,
-    ODICT,
-    PNG,
-    RANGE,
-    REF,
-    SCALAR,
-    SESSION,
-    SET,
-    TIMEDELTA,
-    TIMESTAMP,
-    TIMEZONE,
-    TUPLE,
-)
+from . import codes
 
 __all__ = ["PackedDecoder"]
 
@@ -73,7 +52,7 @@ class PackedDecoder:
     @staticmethod
     def may_hold_foreign(packed: bytes | memoryview) -> bool:
         """Whether ``packed`` may hold msgpack's timestamp (a regex over the bytes)."""
-        return b"\xff" in packed and TIMESTAMP.search(packed) is not None  # memchr first
+        return b"\xff" in packed and codes.TIMESTAMP.search(packed) is not None  # memchr first
 
     def check_foreign(self, packed: bytes | memoryview, value: Any) -> None:
         if self.may_hold_foreign(packed) and _holds_timestamp(value):
@@ -81,7 +60,7 @@ class PackedDecoder:
                                    "which session files never hold")
 
     def ext(self, code: int, data: bytes) -> Any:
-        if code == REF:
+        if code == codes.REF:
             try:
                 return self.refs[int.from_bytes(data, "little")]
             except IndexError:
@@ -90,8 +69,8 @@ class PackedDecoder:
         decode = _DECODERS.get(code)
         if decode is None:
             raise CorruptFileError(f"unknown extension type {code} in a packed row")
-        if self.depth >= MAX_EXT_NESTING:
-            raise CorruptFileError(f"extension values nested more than {MAX_EXT_NESTING} "
+        if self.depth >= codes.MAX_EXT_NESTING:
+            raise CorruptFileError(f"extension values nested more than {codes.MAX_EXT_NESTING} "
                                    "deep in a packed row")
         self.depth += 1
         try:
@@ -166,20 +145,20 @@ def _ordered(d: PackedDecoder, data: bytes) -> OrderedDict:
 
 
 _DECODERS: dict[int, Callable[[PackedDecoder, bytes], Any]] = {
-    SESSION: lambda d, data: d.session,
-    TUPLE: lambda d, data: tuple(_items(d, data)),
-    SET: lambda d, data: set(_items(d, data)),
-    FROZENSET: lambda d, data: frozenset(_items(d, data)),
-    ODICT: _ordered,
-    DEQUE: _deque_value,
-    BYTEARRAY: lambda d, data: bytearray(data),
-    COMPLEX: lambda d, data: complex(*COMPLEX_PAYLOAD.unpack(data)),
-    RANGE: _range_value,
-    DATETIME: _datetime_value,
-    TIMEDELTA: lambda d, data: dt.timedelta(*(int(x) for x in d.unpack(data))),
-    TIMEZONE: _timezone_value,
-    PNG: lambda d, data: PngImage(bytes(data)),
-    SCALAR: _scalar,
-    ARRAY: _array,
-    BIG_INT: _big_int,
+    codes.SESSION: lambda d, data: d.session,
+    codes.TUPLE: lambda d, data: tuple(_items(d, data)),
+    codes.SET: lambda d, data: set(_items(d, data)),
+    codes.FROZENSET: lambda d, data: frozenset(_items(d, data)),
+    codes.ODICT: _ordered,
+    codes.DEQUE: _deque_value,
+    codes.BYTEARRAY: lambda d, data: bytearray(data),
+    codes.COMPLEX: lambda d, data: complex(*codes.COMPLEX_PAYLOAD.unpack(data)),
+    codes.RANGE: _range_value,
+    codes.DATETIME: _datetime_value,
+    codes.TIMEDELTA: lambda d, data: dt.timedelta(*(int(x) for x in d.unpack(data))),
+    codes.TIMEZONE: _timezone_value,
+    codes.PNG: lambda d, data: PngImage(bytes(data)),
+    codes.SCALAR: _scalar,
+    codes.ARRAY: _array,
+    codes.BIG_INT: _big_int,
 }

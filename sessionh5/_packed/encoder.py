@@ -38,27 +38,7 @@ from .._encoding import (
 )
 from .._records import SESSION_KEY, ObjectKey, PngImage
 from ..errors import UnsupportedValueError
-from .codes import (
-    ARRAY,
-    BIG_INT,
-    BYTEARRAY,
-    COMPLEX,
-    COMPLEX_PAYLOAD,
-    DATETIME,
-    DEQUE,
-    FROZENSET,
-    MAX_EXT_NESTING,
-    ODICT,
-    PNG,
-    RANGE,
-    REF,
-    SCALAR,
-    SESSION,
-    SET,
-    TIMEDELTA,
-    TIMEZONE,
-    TUPLE,
-)
+from . import codes
 
 __all__ = ["NeedsDatasets", "PackedEncoder", "PackedValue"]
 
@@ -111,7 +91,7 @@ def _array_header(count: int) -> bytes:
 def _ref_ext(index: int) -> msgpack.ExtType:
     """The extension for reference ``index``: little-endian, in 1, 2 or 4 bytes."""
     size = 1 if index < 256 else 2 if index < 65536 else 4
-    return msgpack.ExtType(REF, index.to_bytes(size, "little"))
+    return msgpack.ExtType(codes.REF, index.to_bytes(size, "little"))
 
 
 #: The first references' extensions, made once; never changed, so threads may share it.
@@ -119,7 +99,7 @@ _REF_EXTS = tuple(_ref_ext(index) for index in range(4096))
 _CACHED_REFS = len(_REF_EXTS)
 
 
-_SESSION_EXT = msgpack.ExtType(SESSION, b"")
+_SESSION_EXT = msgpack.ExtType(codes.SESSION, b"")
 
 
 class PackedEncoder:
@@ -199,10 +179,10 @@ class PackedEncoder:
 
     def nested(self, value: Any) -> bytes:
         """Pack an extension's payload with the packer of the next depth."""
-        if self.depth >= MAX_EXT_NESTING:
+        if self.depth >= codes.MAX_EXT_NESTING:
             raise UnsupportedValueError(
                 f"cannot store tuples, sets or other such values nested more than "
-                f"{MAX_EXT_NESTING} deep inside each other")
+                f"{codes.MAX_EXT_NESTING} deep inside each other")
         self.depth += 1
         try:
             if self.depth == len(self.packers):
@@ -249,7 +229,7 @@ class PackedEncoder:
         if isinstance(v, np.ndarray):
             return self.array(v)
         if isinstance(v, np.generic) and not v.dtype.hasobject:
-            return msgpack.ExtType(SCALAR, self.nested([self.dtype_spec(v.dtype),
+            return msgpack.ExtType(codes.SCALAR, self.nested([self.dtype_spec(v.dtype),
                                                         v.tobytes()]))
         key = self.on_object(v)
         self.object_types.add(t)
@@ -269,7 +249,7 @@ class PackedEncoder:
         if a.nbytes > self.limit:
             raise NeedsDatasets
         payload = [self.dtype_spec(a.dtype), list(a.shape), np.ascontiguousarray(a).tobytes()]
-        return msgpack.ExtType(ARRAY, self.nested(payload))
+        return msgpack.ExtType(codes.ARRAY, self.nested(payload))
 
     def members(self, v: set | frozenset) -> bytes:
         """Set members sorted by their packed bytes, so equal sets pack alike."""
@@ -285,32 +265,33 @@ def _datetime(e: PackedEncoder, v: dt.datetime) -> msgpack.ExtType:
         if name == dt.timezone(v.tzinfo.utcoffset(None)).tzname(None):
             name = None
     fields = [v.isoformat(), name, 1] if v.fold else [v.isoformat(), name]  # isoformat drops fold
-    return msgpack.ExtType(DATETIME, e.nested(fields))
+    return msgpack.ExtType(codes.DATETIME, e.nested(fields))
 
 
 def _timezone(e: PackedEncoder, v: dt.timezone) -> msgpack.ExtType:
     offset = v.utcoffset(None)
     name = v.tzname(None)
     default = dt.timezone(offset).tzname(None)
-    return msgpack.ExtType(TIMEZONE, e.nested([offset.total_seconds(),
+    return msgpack.ExtType(codes.TIMEZONE, e.nested([offset.total_seconds(),
                                                None if name == default else name]))
 
 
 _ENCODERS: dict[type, Callable[[PackedEncoder, Any], Any]] = {
-    tuple: lambda e, v: msgpack.ExtType(TUPLE, e.nested(list(v))),
-    set: lambda e, v: msgpack.ExtType(SET, e.members(v)),
-    frozenset: lambda e, v: msgpack.ExtType(FROZENSET, e.members(v)),
-    OrderedDict: lambda e, v: msgpack.ExtType(ODICT, e.nested(dict(v))),
-    deque: lambda e, v: msgpack.ExtType(DEQUE, e.nested([list(v), v.maxlen])),
-    _ByteArray: lambda e, v: msgpack.ExtType(BYTEARRAY, v.data),
-    complex: lambda e, v: msgpack.ExtType(COMPLEX, COMPLEX_PAYLOAD.pack(v.real, v.imag)),
-    range: lambda e, v: msgpack.ExtType(RANGE, e.nested([v.start, v.stop, v.step])),
+    tuple: lambda e, v: msgpack.ExtType(codes.TUPLE, e.nested(list(v))),
+    set: lambda e, v: msgpack.ExtType(codes.SET, e.members(v)),
+    frozenset: lambda e, v: msgpack.ExtType(codes.FROZENSET, e.members(v)),
+    OrderedDict: lambda e, v: msgpack.ExtType(codes.ODICT, e.nested(dict(v))),
+    deque: lambda e, v: msgpack.ExtType(codes.DEQUE, e.nested([list(v), v.maxlen])),
+    _ByteArray: lambda e, v: msgpack.ExtType(codes.BYTEARRAY, v.data),
+    complex: lambda e, v: msgpack.ExtType(codes.COMPLEX,
+                                          codes.COMPLEX_PAYLOAD.pack(v.real, v.imag)),
+    range: lambda e, v: msgpack.ExtType(codes.RANGE, e.nested([v.start, v.stop, v.step])),
     dt.datetime: _datetime,
-    dt.timedelta: lambda e, v: msgpack.ExtType(TIMEDELTA, e.nested(
+    dt.timedelta: lambda e, v: msgpack.ExtType(codes.TIMEDELTA, e.nested(
         [v.days, v.seconds, v.microseconds])),
     dt.timezone: _timezone,
-    PngImage: lambda e, v: msgpack.ExtType(PNG, v.data),
-    int: lambda e, v: msgpack.ExtType(BIG_INT, int_text(v).encode("ascii")),  # beyond 64 bits
+    PngImage: lambda e, v: msgpack.ExtType(codes.PNG, v.data),
+    int: lambda e, v: msgpack.ExtType(codes.BIG_INT, int_text(v).encode("ascii")),  # beyond 64 bits
 }
 
 
