@@ -8,6 +8,8 @@ bad file fails before it can touch the session.
 
 from __future__ import annotations
 
+import itertools
+import operator
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -18,6 +20,8 @@ from ._snapshot_methods import ClassInfo, SnapshotMethodsTable
 from .errors import CorruptFileError, RestoreError, SessionError, UnknownClassError, VersionError
 
 __all__ = ["RecordSource", "RestoreReport", "rebuild"]
+
+_CLASS_NAME = operator.attrgetter("class_name")
 
 
 class RecordSource(Protocol):
@@ -69,7 +73,6 @@ class _Rebuild:
         self.strict = strict
         self.objects: dict[ObjectKey, Any] = {SESSION_KEY: session}
         self.skipped: dict[ObjectKey, str] = {}
-        self.infos: dict[ObjectKey, ClassInfo] = {}
         self.upgrades: dict[ObjectKey, int] = {}  # key -> saved version, when older
         self.by_name: dict[str, ClassInfo | None] = {}
         self.known: set[ObjectKey] | None = None  # every key, for the generic closure
@@ -103,6 +106,10 @@ class _Rebuild:
             info = self.by_name[name] = self.table.for_name(name)
             return info
 
+    def info(self, key: ObjectKey) -> ClassInfo:
+        """The class of a key that passed check()."""
+        return self.by_name[key.class_name]  # type: ignore[return-value]
+
     def check(self, keys: list[ObjectKey]) -> None:
         """Class, version and cycle checks for every needed object, before any restore."""
         version_of, by_name = self.source.version, self.by_name
@@ -122,7 +129,6 @@ class _Rebuild:
                         f"this process has version {info.version}; upgrade the application"))
                     continue
                 self.upgrades[key] = version
-            self.infos[key] = info
 
     def split(self, needed: list[ObjectKey]) -> tuple[list[ObjectKey], list[ObjectKey]]:
         """Objects that must be built in dependency order, and those that need no order.
@@ -150,11 +156,11 @@ class _Rebuild:
 
     def build_bulk(self, keys: list[ObjectKey]) -> None:
         """Create every object empty, then set each one's dict (State's default restore)."""
-        infos, upgrades = self.infos, self.upgrades
-        created = []
-        for key in keys:
-            cls = infos[key].cls
-            created.append(cls.__new__(cls))
+        by_name, upgrades = self.by_name, self.upgrades
+        created: list[Any] = []
+        for name, run in itertools.groupby(keys, key=_CLASS_NAME):  # runs of one class
+            cls = by_name[name].cls  # type: ignore[union-attr]  # checked: registered
+            created.extend(map(cls.__new__, itertools.repeat(cls, sum(1 for _ in run))))
         self.objects.update(zip(keys, created, strict=True))
         load_many = getattr(self.source, "load_many", None)
         loaded = (load_many(keys, self.objects.get) if load_many is not None
@@ -185,7 +191,7 @@ class _Rebuild:
     def upgrade(self, key: ObjectKey, data: Any) -> Any:
         """Run the class's upgrade steps from the saved version to the current one."""
         version = self.upgrades[key]
-        info = self.infos[key]
+        info = self.info(key)
         while version < info.version:
             step = info.upgrades.get(version)
             if step is not None:
@@ -204,7 +210,7 @@ class _Rebuild:
                 self.build_cycle(component)
             else:
                 key = component[0]
-                self.objects[key] = self.infos[key].restore(self.session, self.data(key))
+                self.objects[key] = self.info(key).restore(self.session, self.data(key))
         except SessionError as exc:
             exc.add_note(f"while restoring {self.path(component[0])}")
             self.fail(component, exc)
@@ -224,7 +230,7 @@ class _Rebuild:
     def build_cycle(self, component: list[ObjectKey]) -> None:
         """Two phases: create every member empty, then fill each one's dictionary."""
         for key in component:
-            info = self.infos[key]
+            info = self.info(key)
             if not info.two_phase:
                 raise RestoreError(
                     f"{self.where(key)} is in a reference cycle, but {key.class_name} restores "
@@ -270,3 +276,4 @@ def rebuild(
         skipped=list(work.skipped.items()),
     )
     return work.objects, report
+
