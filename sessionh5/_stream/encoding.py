@@ -179,7 +179,7 @@ def _swap_bytes_like(value: Any, depth: int) -> Any:
             raise UnsupportedValueError(
                 f"lists/dicts nested deeper than {_MAX_PLAIN_NESTING} levels (or a cycle)"
             )
-        return _swap_in_list(value, depth) if kind is list else _swap_in_dict(value, depth)
+        return _swap_inside(value, depth)
     if kind is bytearray:
         return msgpack.ExtType(ExtCode.BYTEARRAY, bytes(value))
     if kind is memoryview:
@@ -190,28 +190,18 @@ def _swap_bytes_like(value: Any, depth: int) -> Any:
 _LEAVES = frozenset({type(None), bool, int, float, str, bytes})
 
 
-def _swap_in_list(items: list[Any], depth: int) -> list[Any]:
-    copy: list[Any] | None = None
-    for position, item in enumerate(items):
+def _swap_inside(container: list[Any] | dict[Any, Any], depth: int) -> Any:
+    """A list or dict with its items swapped, copied only when one of them changes."""
+    places = enumerate(container) if type(container) is list else container.items()
+    copy: Any = None
+    for place, item in places:
         if type(item) in _LEAVES:
             continue
         swapped = _swap_bytes_like(item, depth + 1)
         if swapped is not item:
-            copy = copy if copy is not None else list(items)
-            copy[position] = swapped
-    return items if copy is None else copy
-
-
-def _swap_in_dict(mapping: dict[Any, Any], depth: int) -> dict[Any, Any]:
-    copy: dict[Any, Any] | None = None
-    for key, item in mapping.items():
-        if type(item) in _LEAVES:
-            continue
-        swapped = _swap_bytes_like(item, depth + 1)
-        if swapped is not item:
-            copy = copy if copy is not None else dict(mapping)
-            copy[key] = swapped
-    return mapping if copy is None else copy
+            copy = copy if copy is not None else type(container)(container)
+            copy[place] = swapped
+    return container if copy is None else copy
 
 
 # Each encoder returns (extension code, payload bytes).
