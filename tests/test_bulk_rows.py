@@ -10,11 +10,14 @@ import io
 
 import h5py
 import msgpack
+import numpy as np
 import pytest
 from craft import edit_hdf5, set_table_states, table_states
 from helpers import Box, Holder, new_session, save_bytes
 
 from sessionh5 import CorruptFileError
+from sessionh5._hdf5.rows import decode_rows, timestamp_suspects
+from sessionh5._packed import PackedDecoder
 
 TIMESTAMP = b"\xd6\xff" + (1).to_bytes(4, "big")  # msgpack's own extension -1
 
@@ -50,6 +53,9 @@ def test_bulk_rows_restore_with_their_references() -> None:
     pytest.param(msgpack.packb({"n": msgpack.ExtType(1, b"\x05")}), "reference index 5",
                  id="reference-out-of-range"),
     pytest.param(b"\x81\xa1t" + TIMESTAMP, "timestamp", id="msgpack-timestamp"),
+    pytest.param(b"", "not a valid packed row", id="empty"),
+    pytest.param(msgpack.packb({"n": 1}) + b"\xc0", "not a valid packed row",
+                 id="a-second-value-after-the-row"),
 ])
 def test_a_damaged_row_in_a_bulk_run_is_named(row: bytes, message: str) -> None:
     data = _with_row(_saved(), 17, row)
@@ -68,3 +74,46 @@ def test_a_row_with_thousands_of_references_keeps_each_one() -> None:
     items = restored.h.hub.items
     assert [b.n for b in items[:5000]] == list(range(5000))
     assert items[5000] is items[4500] and items[5001] is items[7]
+
+
+def _packed_table(values: list[object]) -> tuple[np.ndarray, list[int]]:
+    rows = [msgpack.packb(v) for v in values]
+    starts = np.cumsum([0] + [len(r) for r in rows]).tolist()
+    return np.frombuffer(b"".join(rows), dtype=np.uint8), starts
+
+
+def test_scattered_rows_decode_like_each_row_alone() -> None:
+    """Runs of consecutive rows share an unpacker; gaps start a new one."""
+    values = [{"n": i, "f": -1.0 / (i + 1), "s": "x" * (i % 5)} for i in range(12)]
+    state, starts = _packed_table(values)
+    wanted = [0, 1, 2, 5, 7, 8, 11]
+    suspects = timestamp_suspects(state, np.asarray(starts))
+    decoded = decode_rows(PackedDecoder(), state, starts, wanted, [], [0] * 13, suspects)
+    assert decoded == [values[i] for i in wanted]
+
+
+def test_rows_with_references_get_their_own_targets() -> None:
+    refs = [msgpack.ExtType(1, b"\x00"), msgpack.ExtType(1, b"\x01")]
+    values = [[refs[0]], [refs[0], refs[1], refs[0]], [], [refs[0]]]
+    state, starts = _packed_table(values)
+    targets = ["a", "b", "c", "d", "e"]
+    bounds = [0, 1, 3, 3, 5]  # row 3 has two targets and uses the first
+    decoded = decode_rows(PackedDecoder(), state, starts, [0, 1, 2, 3], targets, bounds,
+                          timestamp_suspects(state, np.asarray(starts)))
+    assert decoded == [["a"], ["b", "c", "b"], [], ["d"]]
+
+
+def test_a_timestamp_in_a_later_run_is_refused() -> None:
+    """Suspect rows are found by their 0xff byte and mapped back to their run."""
+    values = [{"n": i} for i in range(6)]
+    state, starts = _packed_table(values)
+    rows = [msgpack.packb(v) for v in values]
+    rows[4] = b"\x81\xa1t" + TIMESTAMP
+    state = np.frombuffer(b"".join(rows), dtype=np.uint8)
+    starts = np.cumsum([0] + [len(r) for r in rows]).tolist()
+    suspects = timestamp_suspects(state, np.asarray(starts))
+    assert suspects == [4]
+    decoder = PackedDecoder()
+    assert decode_rows(decoder, state, starts, [0, 1, 3, 4], [], [0] * 7, suspects) is None
+    assert decode_rows(decoder, state, starts, [0, 1, 3, 5], [], [0] * 7, suspects) == [
+        {"n": 0}, {"n": 1}, {"n": 3}, {"n": 5}]

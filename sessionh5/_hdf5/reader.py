@@ -33,6 +33,7 @@ from .closure import reachable
 from .digest import check_digest, column_bytes
 from .heapguard import HeapGuard
 from .metadata import read_metadata
+from .rows import decode_rows, timestamp_suspects
 
 __all__ = ["HDF5Source", "node_paths", "read_header"]
 
@@ -156,6 +157,7 @@ class HDF5Source:
         self._tables: dict[int, dict[str, np.ndarray]] = {}
         self._states: dict[int, list[Any]] = {}  # parsed rows of a table, each used once
         self._packed: dict[int, tuple[bytes, list[int]]] = {}  # a table's rows and bounds
+        self._suspects: dict[int, list[int]] = {}  # rows that may hide a msgpack timestamp
         self._decoder = PackedDecoder()
         self._groups: dict[int, h5py.Group] = {}
         self._verified: set[int] = set()
@@ -414,9 +416,8 @@ class HDF5Source:
                     node_objects: dict[int, np.ndarray]) -> list[Any] | None:
         """Rows ``rows`` of a packed table, decoded; None if any of them is not sound."""
         self._packed_row(node_id, rows[0])  # reads and checks the table
-        data, starts = self._packed[node_id]
+        table = self._tables[node_id]
         bounds_column, ids, target_rows = self._table_ref_columns(node_id)
-        bounds = bounds_column.tolist()
         gathered = np.empty(len(ids), dtype=object)
         for n in np.unique(ids).tolist():  # a hash per object, not per reference
             objects = node_objects.get(n)
@@ -425,26 +426,13 @@ class HDF5Source:
                 objects = node_objects[n] = np.fromiter(map(resolve, keys), object, len(keys))
             mask = ids == n
             gathered[mask] = objects[np.maximum(target_rows[mask], 0)]
-        resolved = gathered.tolist()
-        decoder = self._decoder
-        decoder.session = resolve(SESSION_KEY)
-        unpack, values, suspects = decoder.unpack, [], []
-        try:
-            for row in rows:
-                decoder.refs = resolved[bounds[row]:bounds[row + 1]]
-                packed = data[starts[row]:starts[row + 1]]
-                values.append(unpack(packed))
-                if b"\xff" in packed:  # may hold msgpack's timestamp: checked below
-                    suspects.append(len(values) - 1)
-        except Exception:  # the row-by-row path reports the problem
-            return None
-        try:
-            for index in suspects:
-                row = rows[index]
-                decoder.check_foreign(data[starts[row]:starts[row + 1]], values[index])
-        except CorruptFileError:
-            return None  # the row-by-row path names the row
-        return values
+        suspects = self._suspects.get(node_id)
+        if suspects is None:
+            suspects = self._suspects[node_id] = timestamp_suspects(
+                table[layout.T_STATE], table[layout.T_STATE_START])
+        self._decoder.session = resolve(SESSION_KEY)
+        return decode_rows(self._decoder, table[layout.T_STATE], self._packed[node_id][1], rows,
+                           gathered.tolist(), bounds_column.tolist(), suspects)
 
     def load(self, key: ObjectKey, resolve: Callable[[ObjectKey], Any]) -> Any:
         node_id, row = self.where[key]

@@ -34,7 +34,13 @@ class PackedDecoder:
         self.unpack = functools.partial(msgpack.unpackb, ext_hook=self.ext,
                                         strict_map_key=False)
 
-    def decode(self, packed: bytes | memoryview, refs: list[Any]) -> Any:
+    def unpacker(self, nbytes: int) -> msgpack.Unpacker:
+        """An unpacker for ``nbytes`` of rows back to back, decoding like ``unpack``
+        (the caller sets ``refs`` before each row and checks where each one ends)."""
+        return msgpack.Unpacker(ext_hook=self.ext, strict_map_key=False,
+                                max_buffer_size=max(nbytes, 1))
+
+    def decode(self, packed: bytes, refs: list[Any]) -> Any:
         """Decode one row; ``refs[i]`` stands for reference extension ``i``."""
         self.refs = refs
         self.depth = 0
@@ -50,11 +56,11 @@ class PackedDecoder:
         return value
 
     @staticmethod
-    def may_hold_foreign(packed: bytes | memoryview) -> bool:
+    def may_hold_foreign(packed: bytes) -> bool:
         """Whether ``packed`` may hold msgpack's timestamp (a regex over the bytes)."""
         return b"\xff" in packed and codes.TIMESTAMP.search(packed) is not None  # memchr first
 
-    def check_foreign(self, packed: bytes | memoryview, value: Any) -> None:
+    def check_foreign(self, packed: bytes, value: Any) -> None:
         if self.may_hold_foreign(packed) and _holds_timestamp(value):
             raise CorruptFileError("object state holds msgpack's timestamp extension (-1), "
                                    "which session files never hold")
