@@ -30,6 +30,8 @@ class RecordSource(Protocol):
     A source may also offer ``load_many(keys, resolve)``, yielding ``load``'s
     result for each key in order, and ``closure(roots)``, every key reachable
     from ``roots`` (all checked to exist), when it can do these faster in bulk.
+    What ``load`` returns belongs to this restore: a dict snapshot may become the
+    object's ``__dict__`` as it is, so a source must not hand out one dict twice.
     """
 
     header: SessionHeader
@@ -158,9 +160,12 @@ class _Rebuild:
         """Create every object empty, then set each one's dict (State's default restore)."""
         by_name, upgrades = self.by_name, self.upgrades
         created: list[Any] = []
+        blank: set[type] = set()  # classes whose new instances have nothing in their dict
         for name, run in itertools.groupby(keys, key=_CLASS_NAME):  # runs of one class
             cls = by_name[name].cls  # type: ignore[union-attr]  # checked: registered
             created.extend(map(cls.__new__, itertools.repeat(cls, sum(1 for _ in run))))
+            if cls.__new__ is object.__new__ and cls.__setattr__ is object.__setattr__:
+                blank.add(cls)
         self.objects.update(zip(keys, created, strict=True))
         load_many = getattr(self.source, "load_many", None)
         loaded = (load_many(keys, self.objects.get) if load_many is not None
@@ -169,7 +174,13 @@ class _Rebuild:
         try:
             for obj, data in zip(created, loaded, strict=True):
                 if upgrades and keys[done] in upgrades:
-                    data = self.upgrade(keys[done], data)
+                    data = self.upgrade(keys[done], data)  # may be shared: copied below
+                elif type(data) is dict and type(obj) in blank:
+                    # A fresh dict nobody else holds, for an empty instance: adopt it
+                    # rather than copy it (a second dict per object at 100k objects).
+                    obj.__dict__ = data
+                    done += 1
+                    continue
                 if not isinstance(data, dict):
                     raise CorruptFileError(f"{self.where(keys[done])}: expected a dict "
                                            f"snapshot, got {type(data).__name__}")
