@@ -44,8 +44,8 @@ def reachable(roots: list[tuple[int, int]], sizes: list[int], edges: Edges) -> n
         if len(levels) > _NUMPY_LEVELS and frontier.size < _THIN_LEVEL:
             levels.append(numbered.finish(frontier, seen))
             break
-        children = np.unique(numbered.children(frontier))
-        frontier = children[~seen[children]]
+        children = numbered.children(frontier)
+        frontier = np.unique(children[~seen[children]])  # sort only what is new
         seen[frontier] = True
         levels.append(frontier)
     return np.concatenate(levels)
