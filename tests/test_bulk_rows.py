@@ -7,6 +7,7 @@ of the run is not sound it redoes the run row by row, so the error names the row
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import h5py
 import msgpack
@@ -15,7 +16,7 @@ import pytest
 from craft import edit_hdf5, set_table_states, table_states
 from helpers import Box, Holder, new_session, save_bytes
 
-from sessionh5 import CorruptFileError
+from sessionh5 import CorruptFileError, State
 from sessionh5._hdf5.rows import decode_rows, timestamp_suspects
 from sessionh5._packed import PackedDecoder
 
@@ -117,3 +118,59 @@ def test_a_timestamp_in_a_later_run_is_refused() -> None:
     assert decode_rows(decoder, state, starts, [0, 1, 3, 4], [], [0] * 7, suspects) is None
     assert decode_rows(decoder, state, starts, [0, 1, 3, 5], [], [0] * 7, suspects) == [
         {"n": 0}, {"n": 1}, {"n": 3}, {"n": 5}]
+
+
+class Stamped(State):
+    """Its __new__ sets an attribute the snapshot skips: restore must keep it."""
+
+    SESSION_NAME = "test_bulk_rows.Stamped"
+    SESSION_SKIP = frozenset({"made_by_new"})
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Stamped:
+        obj = super().__new__(cls)
+        obj.__dict__["made_by_new"] = True
+        return obj
+
+
+class Guarded(State):
+    """Counts __setattr__ calls: restoring a default snapshot makes none."""
+
+    SESSION_NAME = "test_bulk_rows.Guarded"
+    calls = 0
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        type(self).calls += 1
+        super().__setattr__(name, value)
+
+
+def test_bulk_restore_keeps_what_new_made_and_bypasses_setattr() -> None:
+    stamped = Stamped()
+    stamped.__dict__["n"] = 1
+    guarded = Guarded()
+    guarded.__dict__["n"] = 2
+    session = new_session(minimal=True)
+    session.h = Holder(items=[stamped, guarded, Box(n=3)])
+    Guarded.calls = 0
+    restored = new_session()
+    restored.restore(io.BytesIO(save_bytes(session, "hdf5")))
+    items = restored.h.items
+    assert vars(items[0]) == {"made_by_new": True, "n": 1}
+    assert vars(items[1]) == {"n": 2} and Guarded.calls == 0
+    assert vars(items[2]) == {"n": 3}
+
+
+def test_objects_never_share_a_dict_an_upgrade_returned() -> None:
+    """An upgrade step may hand out one dict for many objects; each gets its own copy."""
+    name = "test_bulk_rows.Shared"
+    old = type("Shared", (State,), {"SESSION_NAME": name, "SESSION_VERSION": 1})
+    session = new_session(minimal=True)
+    session.h = Holder(items=[old(), old()])
+    data = save_bytes(session, "hdf5")
+    shared = {"size": 1}
+    type("Shared", (State,), {"SESSION_NAME": name, "SESSION_VERSION": 2,
+                              "SESSION_UPGRADES": {1: lambda d: shared}})
+    restored = new_session()
+    restored.restore(io.BytesIO(data))
+    first, second = restored.h.items
+    first.size = 5
+    assert second.size == 1 and shared == {"size": 1}
