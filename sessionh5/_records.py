@@ -7,10 +7,13 @@ record data, references to other saved objects are :class:`ObjectKey` values.
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-__all__ = ["SESSION_KEY", "ObjectKey", "PngImage", "Record", "SessionHeader"]
+__all__ = ["SESSION_KEY", "ObjectKey", "PngImage", "Record", "SessionHeader", "keys_of",
+           "new_key"]
 
 
 class ObjectKey(NamedTuple):
@@ -30,6 +33,22 @@ class ObjectKey(NamedTuple):
     def __str__(self) -> str:
         prefix = f"{self.provider}:" if self.provider else ""
         return f"<{prefix}{self.class_name}, {self.ordinal}>"
+
+
+def new_key(fields: tuple[str, int, str | None]) -> ObjectKey:
+    """``ObjectKey(*fields)`` without running NamedTuple's Python-level ``__new__``:
+    the same instance, made at C speed (restores and saves make 100k keys)."""
+    return _make_tuple(ObjectKey, fields)
+
+
+def keys_of(class_name: str, ordinals: Iterable[int], provider: str | None = None
+            ) -> list[ObjectKey]:
+    """The keys of one class for many ordinals, made at C speed (see new_key)."""
+    fields = zip(itertools.repeat(class_name), ordinals, itertools.repeat(provider))
+    return list(map(_make_tuple, itertools.repeat(ObjectKey), fields))
+
+
+_make_tuple = tuple.__new__
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ from ._encoding import EncodedValue, ValueEncoder, decode_value, encode_value
 from ._graph import closure, dependency_components
 from ._packed import NeedsDatasets, PackedDecoder, PackedEncoder, PackedValue
 from ._plain import PlainEncoder, PlainValue, substitute_keys
-from ._records import SESSION_KEY, ObjectKey, Record, SessionHeader
+from ._records import SESSION_KEY, ObjectKey, Record, SessionHeader, new_key
 from ._snapshot_methods import ClassInfo, SnapshotMethodsTable
 from ._state import State
 from .errors import SaveError, UnsupportedValueError
@@ -84,7 +84,7 @@ class _Walker:
                                         f"{kind.__module__}.{kind.__qualname__}", obj)
         ordinal = self.counts.get(info.name, 0) + 1
         self.counts[info.name] = ordinal
-        key = ObjectKey(info.name, ordinal)
+        key = new_key((info.name, ordinal, None))
         self.keys[id(obj)] = key
         self.objects[key] = obj
         self.infos[key] = info

@@ -25,7 +25,7 @@ import orjson
 
 from .._encoding import decode_tree, decode_value
 from .._packed import PackedDecoder
-from .._records import SESSION_KEY, ObjectKey, SessionHeader
+from .._records import SESSION_KEY, ObjectKey, SessionHeader, keys_of
 from ..errors import CorruptFileError, SessionError, VersionError
 from . import layout
 from .arrays import check_allocation, read_array
@@ -192,7 +192,7 @@ class HDF5Source:
                 ordinals = np.array([int(attrs[layout.ORDINAL])], np.int64)
             else:
                 raise CorruptFileError(f"{path}: unknown node kind {kind!r}")
-        keys = [ObjectKey(class_name, o, provider) for o in ordinals.tolist()]
+        keys = keys_of(class_name, ordinals.tolist(), provider)
         info = self.nodes[node_id] = _NodeInfo(path, kind, class_name, provider, version, keys,
                                                ordinals)
         for row, key in enumerate(keys):
