@@ -1,6 +1,6 @@
 """Time write_array/read_array against plain h5py and np.save on workload W1.
 
-    python benchmarks/bench_arrays.py [--quick] [--repeat 3] [--dir DIR] [--per-array]
+    python benchmarks/bench_arrays.py [--quick] [--repeat 3] [--dir DIR] [--only NAME ...]
 
 Every method writes the same arrays into one fresh file (np.save: one file per
 array) and reads them back; the time includes opening and closing the file, no
