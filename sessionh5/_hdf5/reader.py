@@ -156,7 +156,7 @@ class HDF5Source:
         self._single = np.zeros(0, bool)  # True for nodes that are one object
         self._tables: dict[int, dict[str, np.ndarray]] = {}
         self._states: dict[int, list[Any]] = {}  # parsed rows of a table, each used once
-        self._packed: dict[int, tuple[bytes, list[int]]] = {}  # a table's rows and bounds
+        self._row_starts: dict[int, list[int]] = {}  # a packed table's state offsets
         self._suspects: dict[int, list[int]] = {}  # rows that may hide a msgpack timestamp
         self._decoder = PackedDecoder()
         self._groups: dict[int, h5py.Group] = {}
@@ -381,13 +381,16 @@ class HDF5Source:
         return [_parse(text[bounds[i]:bounds[i + 1]], path, i) for i in range(count)]
 
     def _packed_row(self, node_id: int, row: int) -> bytes:
-        rows = self._packed.get(node_id)
-        if rows is None:
+        starts = self._state_starts(node_id)
+        return self._tables[node_id][layout.T_STATE][starts[row]:starts[row + 1]].tobytes()
+
+    def _state_starts(self, node_id: int) -> list[int]:
+        """A packed table's row offsets as a list (read and checked with the table)."""
+        starts = self._row_starts.get(node_id)
+        if starts is None:
             table = self._table(node_id)
-            rows = self._packed[node_id] = (table[layout.T_STATE].tobytes(),
-                                            table[layout.T_STATE_START].tolist())
-        data, bounds = rows
-        return data[bounds[row]:bounds[row + 1]]
+            starts = self._row_starts[node_id] = table[layout.T_STATE_START].tolist()
+        return starts
 
     def load_many(self, keys: Sequence[ObjectKey], resolve: Callable[[ObjectKey], Any]
                   ) -> Iterator[Any]:
@@ -415,9 +418,9 @@ class HDF5Source:
     def _table_rows(self, node_id: int, rows: list[int], resolve: Callable[[ObjectKey], Any],
                     node_objects: dict[int, np.ndarray]) -> list[Any] | None:
         """Rows ``rows`` of a packed table, decoded; None if any of them is not sound."""
-        self._packed_row(node_id, rows[0])  # reads and checks the table
+        starts = self._state_starts(node_id)  # reads and checks the table
         table = self._tables[node_id]
-        bounds_column, ids, target_rows = self._table_ref_columns(node_id)
+        ref_starts, ids, target_rows = self._table_ref_columns(node_id)
         gathered = np.empty(len(ids), dtype=object)
         for n in np.unique(ids).tolist():  # a hash per object, not per reference
             objects = node_objects.get(n)
@@ -431,8 +434,8 @@ class HDF5Source:
             suspects = self._suspects[node_id] = timestamp_suspects(
                 table[layout.T_STATE], table[layout.T_STATE_START])
         self._decoder.session = resolve(SESSION_KEY)
-        return decode_rows(self._decoder, table[layout.T_STATE], self._packed[node_id][1], rows,
-                           gathered.tolist(), bounds_column.tolist(), suspects)
+        return decode_rows(self._decoder, table[layout.T_STATE], starts, rows,
+                           gathered.tolist(), ref_starts.tolist(), suspects)
 
     def load(self, key: ObjectKey, resolve: Callable[[ObjectKey], Any]) -> Any:
         node_id, row = self.where[key]
