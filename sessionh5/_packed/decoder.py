@@ -65,10 +65,11 @@ class PackedDecoder:
             raise CorruptFileError("object state holds msgpack's timestamp extension (-1), "
                                    "which session files never hold")
 
-    def ext(self, code: int, data: bytes) -> Any:
-        if code == codes.REF:
+    def ext(self, code: int, data: bytes, _ref: int = codes.REF) -> Any:
+        if code == _ref:  # a local name: called once per reference (300k in W2)
             try:
-                return self.refs[int.from_bytes(data, "little")]
+                # Rows rarely refer to more than 255 objects: one byte, no int.from_bytes.
+                return self.refs[data[0] if len(data) == 1 else int.from_bytes(data, "little")]
             except IndexError:
                 raise CorruptFileError(f"reference index {int.from_bytes(data, 'little')} is "
                                        f"out of range (the row has {len(self.refs)})") from None
