@@ -15,7 +15,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from ._encoding import EncodedValue, ValueEncoder, decode_value, encode_value
+from ._decoding import decode_value
+from ._encoding import EncodedValue, ValueEncoder, encode_value
 from ._graph import closure, dependency_components
 from ._packed import NeedsDatasets, PackedDecoder, PackedEncoder, PackedValue
 from ._plain import PlainEncoder, PlainValue, substitute_keys

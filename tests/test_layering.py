@@ -12,7 +12,7 @@ CONTAINER_LIBRARIES = {"h5py", "hdf5plugin", "msgpack", "lz4", "pickle", "marsha
 #: Modules that make up the container-neutral core.
 CORE = ["_classes", "_state", "_snapshot_methods", "_graph", "_walk", "_rebuild", "_records",
         "_models", "_view", "_aliases", "_session_log", "_logger", "_triggers", "_metadata",
-        "_gc", "errors", "_encoding"]
+        "_gc", "errors", "_encoding", "_decoding"]
 
 
 def imports_of(path: Path) -> set[str]:

@@ -13,7 +13,8 @@ from typing import Any
 import h5py
 import numpy as np
 
-from .._encoding import decode_value, encode_value
+from .._decoding import decode_value
+from .._encoding import encode_value
 from ..errors import CorruptFileError, UsageError
 from . import layout
 

@@ -23,7 +23,7 @@ import h5py
 import numpy as np
 import orjson
 
-from .._encoding import decode_tree, decode_value
+from .._decoding import decode_tree, decode_value
 from .._packed import PackedDecoder
 from .._records import SESSION_KEY, ObjectKey, SessionHeader, keys_of
 from ..errors import CorruptFileError, SessionError, VersionError

@@ -13,7 +13,8 @@ import msgpack
 import numpy as np
 import orjson
 
-from .._encoding import array_from_bytes, dtype_from_json, nested_values
+from .._decoding import array_from_bytes
+from .._encoding import dtype_from_json, nested_values
 from .._records import SESSION_KEY, PngImage
 from ..errors import CorruptFileError
 from . import codes
