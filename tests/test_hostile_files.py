@@ -292,3 +292,32 @@ def test_a_manager_that_is_not_a_state_manager_is_a_corrupt_file(fmt: str,
         target.restore(io.BytesIO(buf.getvalue()))
     assert not hasattr(target, "h")
     assert target.get_state_manager("h") is None
+
+
+def _two_box_tables() -> bytes:
+    session = new_session(minimal=True)
+    session.h = Holder(boxes=[Box(n=i) for i in range(3)])
+    session.g = Holder(boxes=[Box(n=i) for i in range(3, 6)])
+    buf = io.BytesIO()
+    session.save(buf)
+    return buf.getvalue()
+
+
+def _set_ordinals(table: str, ordinals: list[int]):
+    def edit(file: h5py.File) -> None:
+        group = file[table]
+        del group[layout.T_ORDINAL]
+        group.create_dataset(layout.T_ORDINAL, data=np.array(ordinals, np.int64))
+    return edit
+
+
+@pytest.mark.parametrize(("table", "ordinals", "message"), [
+    pytest.param("/h/Box", [1, 2, 1], r"<helpers.Box, 1> is stored twice \(/h/Box rows 0 and 2\)",
+                 id="twice-in-one-table"),
+    pytest.param("/g/Box", [4, 2, 6], r"<helpers.Box, 2> is stored twice \(/g/Box and /h/Box\)",
+                 id="in-two-tables"),
+])
+def test_a_key_stored_twice_is_refused(table: str, ordinals: list[int], message: str) -> None:
+    data = edit_hdf5(_two_box_tables(), _set_ordinals(table, ordinals))
+    with pytest.raises(CorruptFileError, match=message):
+        new_session().restore(io.BytesIO(data))

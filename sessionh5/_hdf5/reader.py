@@ -33,6 +33,7 @@ from .closure import reachable
 from .digest import check_digest, column_bytes
 from .heapguard import HeapGuard
 from .metadata import read_metadata
+from .places import ROW_BITS, first_place, split, split_many
 from .rows import decode_rows, timestamp_suspects
 
 __all__ = ["HDF5Source", "node_paths", "read_header"]
@@ -138,7 +139,8 @@ class HDF5Source:
         with h5_errors("the node index"):
             self.paths = strings(file.attrs, layout.NODES)
             self.nodes: list[_NodeInfo | None] = [None] * len(self.paths)
-            self.where: dict[ObjectKey, tuple[int, int]] = {}
+            #: key -> its place (places.py): node id and row in one int
+            self.where: dict[ObjectKey, int] = {}
             for node_id in range(len(self.paths)):
                 self.node(node_id)
             manager_nodes = np.asarray(file.attrs[layout.MANAGER_NODES]).tolist()
@@ -195,12 +197,27 @@ class HDF5Source:
         keys = keys_of(class_name, ordinals.tolist(), provider)
         info = self.nodes[node_id] = _NodeInfo(path, kind, class_name, provider, version, keys,
                                                ordinals)
-        for row, key in enumerate(keys):
-            if key in self.where:
-                raise CorruptFileError(f"{key} is stored twice ({path} and "
-                                       f"{self.location(key)})")
-            self.where[key] = (node_id, row if kind == layout.TABLE_NODE else -1)
+        first, known = first_place(node_id, kind == layout.TABLE_NODE), len(self.where)
+        self.where.update(zip(keys, range(first, first + len(keys)), strict=True))
+        if len(self.where) != known + len(keys):
+            raise self._stored_twice(node_id)
         return info
+
+    def _stored_twice(self, node_id: int) -> CorruptFileError:
+        """The error for a node holding a key that another row or node also holds."""
+        here = self.node(node_id)
+        rows: dict[ObjectKey, int] = {}
+        for row, key in enumerate(here.keys):
+            if key in rows:
+                return CorruptFileError(f"{key} is stored twice ({here.path} rows {rows[key]} "
+                                        f"and {row})")
+            rows[key] = row
+        for other in self.nodes:
+            clash = next((k for k in other.keys if k in rows), None) \
+                if other is not None and other is not here else None
+            if clash is not None:
+                return CorruptFileError(f"{clash} is stored twice ({here.path} and {other.path})")
+        return CorruptFileError(f"{here.path} holds a key that is stored twice")
 
     def key_at(self, node_id: int, row: int) -> ObjectKey:
         if not 0 <= node_id < len(self.nodes):
@@ -219,14 +236,14 @@ class HDF5Source:
         return list(self.where)
 
     def version(self, key: ObjectKey) -> int | None:
-        return self.nodes[self.where[key][0]].version  # type: ignore[union-attr]  # all indexed
+        return self.nodes[self.where[key] >> ROW_BITS].version  # type: ignore[union-attr]
 
     def location(self, key: ObjectKey) -> str:
-        node_id, row = self.where[key]
+        node_id, row = split(self.where[key])
         return self.paths[node_id] + (f"[{row}]" if row >= 0 else "")
 
     def refs(self, key: ObjectKey) -> Sequence[ObjectKey]:
-        node_id, row = self.where[key]
+        node_id, row = split(self.where[key])
         if row < 0:
             cached = self._refs.get(key)
             if cached is None:
@@ -238,7 +255,7 @@ class HDF5Source:
     def closure(self, roots: Iterable[ObjectKey]) -> list[ObjectKey]:
         """Every key reachable from ``roots`` (roots first), in numpy (see closure.py)."""
         nodes = self._indexed()
-        order = reachable(list(map(self.where.__getitem__, roots)),
+        order = reachable([split(self.where[key]) for key in roots],
                           [len(n.keys) for n in nodes], self._edges)
         total = sum(len(n.keys) for n in nodes)
         every_key = np.fromiter(itertools.chain.from_iterable(n.keys for n in nodes), object,
@@ -401,13 +418,16 @@ class HDF5Source:
         build before loading any); a run with a damaged row is redone row by row,
         which names the problem.
         """
-        positions = list(map(self.where.__getitem__, keys))
+        if not keys:
+            return
+        places = np.fromiter(map(self.where.__getitem__, keys), np.int64, len(keys))
+        nodes, all_rows = split_many(places)
+        starts = np.flatnonzero(np.diff(nodes)) + 1  # where a run of one node begins
         node_objects: dict[int, np.ndarray] = {}  # node -> its objects, resolved once
-        done = 0
-        for node_id, run in itertools.groupby(positions, key=_node_of):
-            rows = [row for _, row in run]
-            batch = keys[done:done + len(rows)]
-            done += len(rows)
+        for begin, end in zip([0, *starts.tolist()], [*starts.tolist(), len(keys)],
+                              strict=True):
+            node_id, rows = int(nodes[begin]), all_rows[begin:end].tolist()
+            batch = keys[begin:end]
             values = None
             if rows[0] >= 0 and self.packed_rows:
                 values = self._table_rows(node_id, rows, resolve, node_objects)
@@ -438,7 +458,7 @@ class HDF5Source:
                            gathered.tolist(), ref_starts.tolist(), suspects)
 
     def load(self, key: ObjectKey, resolve: Callable[[ObjectKey], Any]) -> Any:
-        node_id, row = self.where[key]
+        node_id, row = split(self.where[key])
         refs = list(map(resolve, self.refs(key)))
         session = resolve(SESSION_KEY)
         if row >= 0 and self.packed_rows:
@@ -480,10 +500,6 @@ class HDF5Source:
                 self.progress.total = int(raw)
                 return
         self.progress.total = sum(_dataset_bytes(self.group(n)) for n in nodes)
-
-
-def _node_of(position: tuple[int, int]) -> int:
-    return position[0]
 
 
 def _dataset_bytes(group: h5py.Group) -> int:

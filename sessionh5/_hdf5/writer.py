@@ -29,13 +29,12 @@ from .arrays import write_array
 from .compression import TINY_NBYTES, Compression
 from .digest import attrs_digest, column_bytes
 from .metadata import write_metadata
+from .places import first_place, split, split_many
 
 __all__ = ["write_session"]
 
 _STR = h5py.string_dtype()
 _Encoded = EncodedValue | PackedValue
-_ROW_BITS = 32  # where: node id above, row + 1 below (0 for object nodes)
-_ROW_MASK = (1 << _ROW_BITS) - 1
 _REF_CHUNK = 1 << 17  # object references per chunk of a table's refs column (1 MiB)
 
 
@@ -58,7 +57,7 @@ class _Writer:
         self.compression = compression
         self.progress = progress
         self.nodes: list[_Node] = []
-        #: key -> node id << 32 | (row + 1): one int, so targets() maps keys at C speed
+        #: key -> its place (places.py): one int, so targets() maps keys at C speed
         self.where: dict[ObjectKey, int] = {}
         self.used: dict[str, set[str]] = {}
         self.raw_bytes = 0
@@ -95,7 +94,7 @@ class _Writer:
             self.used[path] = set(encoded[key].arrays)
             node = _Node(path, layout.OBJECT_NODE, key.class_name, key.provider,
                          by_key[key].version, [key], tag)
-            self.where[key] = self.add_node(node) << _ROW_BITS
+            self.where[key] = first_place(self.add_node(node), table=False)
         parents: dict[str | None, str] = {}
         tables: dict[tuple, list[ObjectKey]] = {}
         for record in records:
@@ -120,7 +119,7 @@ class _Writer:
         self.used[path] = set(enc.arrays)
         node = _Node(path, layout.OBJECT_NODE, key.class_name, key.provider,
                      record.version, [key])
-        self.where[key] = self.add_node(node) << _ROW_BITS
+        self.where[key] = first_place(self.add_node(node), table=False)
 
     def parent_of(self, tag: str | None) -> str:
         if tag is None:
@@ -133,7 +132,7 @@ class _Writer:
         name = self.unique(parent, layout.short_class(class_name))
         node_id = self.add_node(_Node(f"{parent}/{name}", layout.TABLE_NODE, class_name,
                                       provider, version, keys))
-        first = (node_id << _ROW_BITS) + 1
+        first = first_place(node_id, table=True)
         self.where.update(zip(keys, range(first, first + len(keys)), strict=True))
 
     def create_groups(self) -> None:
@@ -153,7 +152,7 @@ class _Writer:
     def targets(self, refs: list[ObjectKey]) -> tuple[np.ndarray, np.ndarray]:
         """Node id and row (-1 for object nodes) of each referenced key, at C speed."""
         places = np.fromiter(map(self.where.__getitem__, refs), dtype=np.int64, count=len(refs))
-        return places >> _ROW_BITS, (places & _ROW_MASK) - 1
+        return split_many(places)
 
     def h5refs(self, ids: np.ndarray) -> np.ndarray:
         """HDF5 object references to the nodes ``ids``: one lookup per distinct node."""
@@ -207,7 +206,7 @@ class _Writer:
         attrs.create(layout.ATTR_MANAGERS, [t for t in tags if header.attr_info.get(t)],
                      dtype=_STR)
         attrs[layout.MANAGER_NODES] = np.array(
-            [self.where[header.managers[t]] >> _ROW_BITS for t in tags], dtype=np.int64)
+            [split(self.where[header.managers[t]])[0] for t in tags], dtype=np.int64)
         attrs.create(layout.PROVIDERS, json.dumps(header.providers), dtype=_STR)
         attrs.create(layout.NODES, [n.path for n in self.nodes], dtype=_STR)
         attrs.create(layout.FILTERS, self.compression.filters_needed(), dtype=_STR)
