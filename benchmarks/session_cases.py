@@ -287,6 +287,10 @@ def run(spec: Spec) -> dict[str, Any]:
     """Prepare, then time the case; report seconds and memory (VmHWM, VmRSS before)."""
     base = _status("VmRSS")
     spec["_data"] = prepare(spec)
+    if hasattr(os, "sync"):
+        # Write back what earlier cases left dirty, off the clock: an fsync (ext4's
+        # journal commit) would otherwise also flush the previous case's file.
+        os.sync()
     start = time.perf_counter()
     extra = CASES[spec["case"]](spec)
     seconds = time.perf_counter() - start
