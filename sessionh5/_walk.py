@@ -52,11 +52,12 @@ class _Walker:
         self.flags = flags
         self.table = table
         self.keys: dict[int, ObjectKey] = {}
-        self.objects: dict[ObjectKey, Any] = {}  # also keeps objects alive so ids stay unique
-        self.infos: dict[ObjectKey, ClassInfo] = {}
+        self.alive: list[Any] = []  # every saved object, kept alive so ids stay unique
         self.by_type: dict[type, ClassInfo | None] = {}
+        self.default_take: dict[type, bool] = {}  # State's own take_snapshot, per type
         self.counts: dict[str, int] = {}
-        self.pending: list[ObjectKey] = []
+        #: objects met but not yet snapshotted, with what snapshot() needs of them
+        self.pending: list[tuple[ObjectKey, Any, ClassInfo]] = []
         self.encoder = (PlainEncoder if plain else ValueEncoder)(self.key_for)
         self.packer = None if plain else PackedEncoder(self.key_for, known=self.keys)
         self.manager_ids: set[int] = set()  # id() of the managers, which stay tagged JSON
@@ -87,28 +88,30 @@ class _Walker:
         self.counts[info.name] = ordinal
         key = new_key((info.name, ordinal, None))
         self.keys[id(obj)] = key
-        self.objects[key] = obj
-        self.infos[key] = info
+        self.alive.append(obj)
         self.owners[key] = self.tag  # type: ignore[assignment]
-        self.pending.append(key)
+        self.pending.append((key, obj, info))
         return key
 
-    def take(self, key: ObjectKey) -> Any:
-        obj = self.objects[key]
-        info = self.infos[key]
-        if info.methods is None and type(obj).take_snapshot is State.take_snapshot:
+    def take(self, obj: Any, info: ClassInfo) -> Any:
+        kind = type(obj)
+        default = self.default_take.get(kind)
+        if default is None:
+            default = self.default_take[kind] = (info.methods is None and
+                                                 kind.take_snapshot is State.take_snapshot)
+        if default:
             # The default snapshot, minus its defensive copy: encoding copies anyway,
             # and it runs now, before any application code could change the dict.
             skip = obj.SESSION_SKIP
             return {k: v for k, v in vars(obj).items() if k not in skip} if skip else vars(obj)
         return info.take(obj, self.session, self.flags)
 
-    def snapshot(self, key: ObjectKey) -> Record | None:
-        data = self.take(key)
+    def snapshot(self, key: ObjectKey, obj: Any, info: ClassInfo) -> Record | None:
+        data = self.take(obj, info)
         if data is None:
             return None
         try:
-            encoded = self.encode(key, data)
+            encoded = self.encode(obj, data)
         except UnsupportedValueError as exc:
             bad = exc.args[1] if len(exc.args) > 1 else None
             where = _find_path(data, bad) if bad is not None else ""
@@ -117,12 +120,12 @@ class _Walker:
                 "only plain data, numpy arrays and State objects (or objects whose class has "
                 "snapshot methods registered with the session)"
             ) from None
-        return Record(key, encoded, self.infos[key].version)
+        return Record(key, encoded, info.version)
 
-    def encode(self, key: ObjectKey, data: Any) -> EncodedValue | PackedValue | PlainValue:
+    def encode(self, obj: Any, data: Any) -> EncodedValue | PackedValue | PlainValue:
         """A packed row where the object will be one; tagged JSON for managers and
         objects with arrays large enough for datasets (they get groups of their own)."""
-        if self.packer is not None and id(self.objects[key]) not in self.manager_ids:
+        if self.packer is not None and id(obj) not in self.manager_ids:
             try:
                 return self.packer.encode(data)
             except NeedsDatasets:
@@ -154,8 +157,8 @@ def walk_session(
         header.managers[tag] = key
         header.attr_info[tag] = tag in attr_tags
         while walker.pending:
-            key = walker.pending.pop()
-            record = walker.snapshot(key)
+            key, obj, info = walker.pending.pop()
+            record = walker.snapshot(key, obj, info)
             if record is None:
                 skipped.add(key)
             else:
@@ -176,21 +179,21 @@ def _check_cycles(records: dict[ObjectKey, Record], walker: _Walker) -> None:
     and such a cycle lies inside what those objects reach; searching that part
     only (often a handful of objects) spares a topological sort of 100k objects.
     """
-    custom_names = {info.name for info in walker.by_type.values()
-                    if info is not None and not info.two_phase}
+    infos = {info.name: info for info in walker.by_type.values() if info is not None}
+    custom_names = {name for name, info in infos.items() if not info.two_phase}
     if not custom_names:
         return
     custom = [k for k in records if k.class_name in custom_names]
     edges = lambda k: records[k].data.refs if k in records else ()  # noqa: E731
     for component in dependency_components(closure(custom, edges), edges):
         if len(component) > 1 or component[0] in edges(component[0]):
-            _check_cycle(component, walker.infos)
+            _check_cycle(component, infos)
 
 
-def _check_cycle(component: list[ObjectKey], infos: dict[ObjectKey, ClassInfo]) -> None:
+def _check_cycle(component: list[ObjectKey], infos: dict[str, ClassInfo]) -> None:
     """A cycle can be rebuilt only when every member restores with the default."""
     for key in component:
-        if not infos[key].two_phase:
+        if not infos[key.class_name].two_phase:
             members = ", ".join(str(k) for k in sorted(component)[:6])
             raise SaveError(
                 f"objects {members} refer to each other in a cycle, and {key} restores with its "
