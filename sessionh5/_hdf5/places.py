@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["ROW_BITS", "first_place", "split", "split_many"]
+__all__ = ["first_place", "node_of", "split", "split_many"]
 
 ROW_BITS = 32
 _ROW_MASK = (1 << ROW_BITS) - 1
@@ -19,6 +19,11 @@ _ROW_MASK = (1 << ROW_BITS) - 1
 def first_place(node_id: int, table: bool) -> int:
     """The place of row 0 of a table node (rows follow at +1), or of an object node."""
     return (node_id << ROW_BITS) + (1 if table else 0)
+
+
+def node_of(place: int) -> int:
+    """The node id of a place."""
+    return place >> ROW_BITS
 
 
 def split(place: int) -> tuple[int, int]:

@@ -33,7 +33,7 @@ from .closure import reachable
 from .digest import check_digest, column_bytes
 from .heapguard import HeapGuard
 from .metadata import read_metadata
-from .places import ROW_BITS, first_place, split, split_many
+from .places import first_place, node_of, split, split_many
 from .rows import decode_rows, timestamp_suspects
 
 __all__ = ["HDF5Source", "node_paths", "read_header"]
@@ -236,7 +236,7 @@ class HDF5Source:
         return list(self.where)
 
     def version(self, key: ObjectKey) -> int | None:
-        return self.nodes[self.where[key] >> ROW_BITS].version  # type: ignore[union-attr]
+        return self.nodes[node_of(self.where[key])].version  # type: ignore[union-attr]
 
     def location(self, key: ObjectKey) -> str:
         node_id, row = split(self.where[key])

@@ -29,7 +29,7 @@ from .arrays import write_array
 from .compression import TINY_NBYTES, Compression
 from .digest import attrs_digest, column_bytes
 from .metadata import write_metadata
-from .places import first_place, split, split_many
+from .places import first_place, node_of, split_many
 
 __all__ = ["write_session"]
 
@@ -206,7 +206,7 @@ class _Writer:
         attrs.create(layout.ATTR_MANAGERS, [t for t in tags if header.attr_info.get(t)],
                      dtype=_STR)
         attrs[layout.MANAGER_NODES] = np.array(
-            [split(self.where[header.managers[t]])[0] for t in tags], dtype=np.int64)
+            [node_of(self.where[header.managers[t]]) for t in tags], dtype=np.int64)
         attrs.create(layout.PROVIDERS, json.dumps(header.providers), dtype=_STR)
         attrs.create(layout.NODES, [n.path for n in self.nodes], dtype=_STR)
         attrs.create(layout.FILTERS, self.compression.filters_needed(), dtype=_STR)
