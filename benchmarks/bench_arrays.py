@@ -31,8 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from workloads import w1
 
-from sessionh5._hdf5.arrays import read_array, write_array
-from sessionh5._hdf5.compression import Compression
+from sessionh5._containers._hdf5.arrays import read_array, write_array
+from sessionh5._containers._hdf5.compression import Compression
 
 Arrays = dict[str, np.ndarray]
 QUICK_SCALE = 1 / 128

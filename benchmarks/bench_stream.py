@@ -38,8 +38,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from workloads import Collection, Marker, w1
 
 from sessionh5 import Session
-from sessionh5._records import ObjectKey, Record
-from sessionh5._stream import StreamContent, read_stream, write_stream
+from sessionh5._containers._stream import StreamContent, read_stream, write_stream
+from sessionh5._engine.records import ObjectKey, Record
 
 FULL = {"scale": 0.25, "objects": 20_000}
 QUICK = {"scale": 1 / 128, "objects": 2_000}

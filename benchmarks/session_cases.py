@@ -69,9 +69,9 @@ def prepare(spec: Spec) -> Any:
     sessionh5 imports its HDF5 backend on first use; that one-time cost per process
     (~20-40 ms here) is paid now, so that small cases time the file work.
     """
-    import sessionh5._hdf5.inspect
-    import sessionh5._hdf5.reader
-    import sessionh5._hdf5.writer  # noqa: F401
+    import sessionh5._containers._hdf5.inspect
+    import sessionh5._containers._hdf5.reader
+    import sessionh5._containers._hdf5.writer  # noqa: F401
 
     kind = spec["input"]
     if kind == "w1-arrays":

@@ -1,19 +1,19 @@
 """sessionh5: save and restore an application's whole state in one HDF5 file."""
 
-from ._aliases import UserAliases
-from ._archive import Archive, ArchiveObject, open_archive
-from ._convert import convert
-from ._diff import SessionDiff, diff
-from ._files import SESSION_SUFFIX, save, sdump
-from ._info import SessionInfo, info
-from ._metadata import standard_metadata
-from ._models import Model, Models
-from ._rebuild import RestoreReport
-from ._session import Session
-from ._state import State, StateManager
-from ._triggers import TriggerSet
-from ._validate import validate
-from ._view import View
+from ._containers.files import SESSION_SUFFIX, save, sdump
+from ._core.aliases import UserAliases
+from ._core.metadata import standard_metadata
+from ._core.models import Model, Models
+from ._core.session import Session
+from ._core.triggers import TriggerSet
+from ._core.view import View
+from ._engine.rebuild import RestoreReport
+from ._engine.state import State, StateManager
+from ._tools.archive import Archive, ArchiveObject, open_archive
+from ._tools.convert import convert
+from ._tools.diff import SessionDiff, diff
+from ._tools.info import SessionInfo, info
+from ._tools.validate import validate
 from .errors import (
     CorruptFileError,
     RestoreError,

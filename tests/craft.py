@@ -19,15 +19,15 @@ from typing import Any
 import h5py
 import numpy as np
 
-from sessionh5._backends import write_backend
-from sessionh5._hdf5 import layout
-from sessionh5._hdf5.arrays import CRC_ATTR
-from sessionh5._hdf5.digest import attrs_digest, column_bytes
-from sessionh5._records import ObjectKey, Record, SessionHeader
-from sessionh5._stream.container import format_header_line
-from sessionh5._stream.encoding import ValueEncoder
-from sessionh5._stream.extcodes import ATTR_INFO_KEY
-from sessionh5._walk import SavedSession
+from sessionh5._containers._hdf5 import layout
+from sessionh5._containers._hdf5.arrays import CRC_ATTR
+from sessionh5._containers._hdf5.digest import attrs_digest, column_bytes
+from sessionh5._containers._stream.container import format_header_line
+from sessionh5._containers._stream.encoding import ValueEncoder
+from sessionh5._containers._stream.extcodes import ATTR_INFO_KEY
+from sessionh5._containers.backends import write_backend
+from sessionh5._engine.records import ObjectKey, Record, SessionHeader
+from sessionh5._engine.walk import SavedSession
 
 APP = "sessionh5-tests"
 

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from sessionh5 import Model, Session, State, StateManager
-from sessionh5._records import PngImage
+from sessionh5._engine.records import PngImage
 
 APP = "sessionh5-golden"
 

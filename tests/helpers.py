@@ -185,8 +185,8 @@ def restamp(attrs: Any) -> None:
     """
     import h5py
 
-    from sessionh5._hdf5 import layout
-    from sessionh5._hdf5.digest import attrs_digest
+    from sessionh5._containers._hdf5 import layout
+    from sessionh5._containers._hdf5.digest import attrs_digest
 
     attrs.create(layout.DIGEST, attrs_digest(attrs), dtype=h5py.string_dtype())
 

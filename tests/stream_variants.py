@@ -20,7 +20,7 @@ import lz4.frame
 import msgpack
 import numpy as np
 
-from sessionh5._stream import StreamContent, read_stream
+from sessionh5._containers._stream import StreamContent, read_stream
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "chimerax"
 FIXTURE_NAMES = ("esp", "rainbow")

@@ -17,8 +17,8 @@ from craft import edit_hdf5, set_table_states, table_states
 from helpers import Box, Holder, new_session, save_bytes
 
 from sessionh5 import CorruptFileError, State
-from sessionh5._hdf5.rows import decode_rows, timestamp_suspects
-from sessionh5._packed import PackedDecoder
+from sessionh5._containers._hdf5.packed import PackedDecoder
+from sessionh5._containers._hdf5.rows import decode_rows, timestamp_suspects
 
 TIMESTAMP = b"\xd6\xff" + (1).to_bytes(4, "big")  # msgpack's own extension -1
 

@@ -29,9 +29,9 @@ from stream_variants import (
 import sessionh5
 from sessionh5 import SaveError, State, UsageError
 from sessionh5._cli import main
-from sessionh5._hdf5 import layout
-from sessionh5._records import ObjectKey, Record, SessionHeader
-from sessionh5._stream import StreamContent, read_stream, write_stream
+from sessionh5._containers._hdf5 import layout
+from sessionh5._containers._stream import StreamContent, read_stream, write_stream
+from sessionh5._engine.records import ObjectKey, Record, SessionHeader
 
 VARIANTS = [(name, how) for name in FIXTURE_NAMES for how in ("gzip", "lz4", None)]
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sessionh5._demo import (
+from sessionh5._tools.demo import (
     AtomsModel,
     MarkerSet,
     VolumeModel,
@@ -37,7 +37,7 @@ def test_demo_session_has_the_promised_contents() -> None:
 
 def test_full_scale_sizes_are_as_promised() -> None:
     """At scale 1 the volume is 256**3 float32 (64 MiB) and there are 1M atoms (arithmetic)."""
-    from sessionh5._demo import ATOM_COUNT, VOLUME_SIDE
+    from sessionh5._tools.demo import ATOM_COUNT, VOLUME_SIDE
 
     assert VOLUME_SIDE**3 * 4 >= 64 * 2**20
     assert ATOM_COUNT == 1_000_000

@@ -140,7 +140,7 @@ def test_array_shape_and_dtype_changes_are_reported(base: Path, tmp_path: Path) 
 def test_arrays_are_compared_in_blocks(base: Path, tmp_path: Path,
                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """With tiny blocks the count is the same: the comparison adds up block by block."""
-    from sessionh5._hdf5 import lazy
+    from sessionh5._containers._hdf5 import lazy
 
     monkeypatch.setattr(lazy, "BLOCK_BYTES", 4096)
 
@@ -159,8 +159,8 @@ def test_arrays_are_compared_in_blocks(base: Path, tmp_path: Path,
 def test_large_hdf5_arrays_are_never_read_whole(base: Path, tmp_path: Path,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     """Only tiny arrays are loaded at once; big ones are read block by block."""
-    from sessionh5._hdf5 import lazy
-    from sessionh5._hdf5.compression import TINY_NBYTES
+    from sessionh5._containers._hdf5 import lazy
+    from sessionh5._containers._hdf5.compression import TINY_NBYTES
 
     real = lazy.read_array
 

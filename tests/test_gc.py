@@ -9,7 +9,7 @@ import weakref
 import pytest
 from helpers import Box, Holder, new_session, save_bytes
 
-from sessionh5._gc import gc_paused
+from sessionh5._engine.gc import gc_paused
 
 
 @pytest.mark.parametrize("enabled", [True, False])

@@ -28,7 +28,7 @@ from helpers import _Comparer
 
 import sessionh5
 from sessionh5 import Model, Session, State
-from sessionh5._hdf5.layout import LAYOUT_VERSION, READABLE_LAYOUTS
+from sessionh5._containers._hdf5.layout import LAYOUT_VERSION, READABLE_LAYOUTS
 
 LAYOUTS = Path(__file__).resolve().parent / "data" / "layouts"
 GOLDEN = sorted(p for p in LAYOUTS.glob("v*/session-*") if p.suffix in (".h5s", ".cxs"))

@@ -14,9 +14,9 @@ import hdf5plugin
 import numpy as np
 import pytest
 
-from sessionh5._hdf5 import compression as compression_module
-from sessionh5._hdf5.arrays import CRC_ATTR, DTYPE_ATTR, read_array, write_array
-from sessionh5._hdf5.compression import (
+from sessionh5._containers._hdf5 import compression as compression_module
+from sessionh5._containers._hdf5.arrays import CRC_ATTR, DTYPE_ATTR, read_array, write_array
+from sessionh5._containers._hdf5.compression import (
     CHUNK_NBYTES,
     TINY_NBYTES,
     ChunkCodec,
@@ -24,7 +24,7 @@ from sessionh5._hdf5.compression import (
     chunk_shape,
     fletcher32,
 )
-from sessionh5._hdf5.shuffle import shuffle, unshuffle
+from sessionh5._containers._hdf5.shuffle import shuffle, unshuffle
 from sessionh5.errors import CorruptFileError, UnsupportedValueError, UsageError
 
 COMPRESSIONS = ["lz4", "gzip", "none"]

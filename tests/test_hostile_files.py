@@ -21,16 +21,16 @@ from craft import edit_hdf5, header_for, raw_stream, write_records
 from helpers import Box, Holder, new_session
 
 from sessionh5 import CorruptFileError, RestoreError, State, UnknownClassError
-from sessionh5._backends import write_backend
-from sessionh5._hdf5 import layout
-from sessionh5._hdf5.heapguard import looping_heap
-from sessionh5._records import ObjectKey, Record
-from sessionh5._walk import SavedSession
+from sessionh5._containers._hdf5 import layout
+from sessionh5._containers._hdf5.heapguard import looping_heap
+from sessionh5._containers.backends import write_backend
+from sessionh5._engine.records import ObjectKey, Record
+from sessionh5._engine.walk import SavedSession
 
 HOLDER = ObjectKey("helpers.Holder", 1)
 HOSTILE_NAMES = ["os.system", "builtins.eval", "subprocess.Popen", "posix.system",
                  "builtins.__import__", "antigravity.Thing", "xml.dom.minidom.parse",
-                 "this.s", "sessionh5._files.save"]
+                 "this.s", "sessionh5._containers.files.save"]
 #: Modules a hostile name points at that this test process must never import.
 NEVER_IMPORTED = ("antigravity", "xml.dom.minidom", "this")
 
@@ -229,7 +229,7 @@ def _zeroed_heap_objects(data: bytes) -> bytes:
 _CHILD = """
 import io, sys
 import sessionh5
-from sessionh5._info import info
+from sessionh5._tools.info import info
 data = open(sys.argv[1], "rb").read()
 for call in (lambda: sessionh5.Session("x").restore(io.BytesIO(data)),
              lambda: info(io.BytesIO(data))):

@@ -1,4 +1,4 @@
-"""sessionh5._info.info: a session file summarised from metadata alone."""
+"""sessionh5._tools.info.info: a session file summarised from metadata alone."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from helpers import CountingReader
 
 import sessionh5
 from sessionh5 import CorruptFileError, Model, Session, State
-from sessionh5._info import ManagerInfo, SessionInfo, format_bytes, info
+from sessionh5._tools.info import ManagerInfo, SessionInfo, format_bytes, info
 
 
 class InfoVolume(Model):

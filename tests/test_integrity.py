@@ -21,7 +21,7 @@ from helpers import Box, Holder, assert_same, new_session
 import sessionh5
 from sessionh5 import RestoreError, Session
 from sessionh5._cli import main
-from sessionh5._hdf5 import layout
+from sessionh5._containers._hdf5 import layout
 
 Locate = Callable[[bytes], int]
 

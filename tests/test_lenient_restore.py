@@ -17,7 +17,7 @@ from sessionh5 import (
     StateManager,
     UnknownClassError,
 )
-from sessionh5._records import ObjectKey, Record
+from sessionh5._engine.records import ObjectKey, Record
 
 
 class Foreign:

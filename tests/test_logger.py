@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from sessionh5._logger import LEVELS, Logger
+from sessionh5._core.logger import LEVELS, Logger
 
 
 def make_logger(silent: bool = False) -> tuple[Logger, io.StringIO, io.StringIO]:

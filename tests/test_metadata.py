@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from sessionh5._metadata import (
+from sessionh5._core.metadata import (
     METADATA_TYPES,
     format_timestamp,
     parse_timestamp,

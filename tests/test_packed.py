@@ -24,8 +24,7 @@ import numpy as np
 import pytest
 from numpy.lib.format import descr_to_dtype
 
-from sessionh5._encoding import EncodedValue, encode_value
-from sessionh5._packed import (
+from sessionh5._containers._hdf5.packed import (
     ARRAY,
     BIG_INT,
     BYTEARRAY,
@@ -51,7 +50,8 @@ from sessionh5._packed import (
     as_tagged_json,
     encode_record,
 )
-from sessionh5._records import SESSION_KEY, ObjectKey, PngImage
+from sessionh5._engine.encoding import EncodedValue, encode_value
+from sessionh5._engine.records import SESSION_KEY, ObjectKey, PngImage
 from sessionh5.errors import CorruptFileError, UnsupportedValueError
 
 PNG_BYTES = b"\x89PNG\r\n\x1a\n" + bytes(range(20))
@@ -643,7 +643,7 @@ def test_an_array_with_an_empty_dtype_roundtrips() -> None:
 _DEEP_ROW = textwrap.dedent("""
     import sys, threading
     import msgpack
-    from sessionh5._packed import TUPLE, PackedDecoder, PackedEncoder
+    from sessionh5._containers._hdf5.packed import TUPLE, PackedDecoder, PackedEncoder
     from sessionh5.errors import CorruptFileError, UnsupportedValueError
 
     depth = {depth}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections import OrderedDict, deque
 
-from sessionh5._plain import resolve_in_place, substitute_keys
-from sessionh5._records import ObjectKey
+from sessionh5._engine.plain import resolve_in_place, substitute_keys
+from sessionh5._engine.records import ObjectKey
 
 A, B = ObjectKey("tests.A", 1), ObjectKey("tests.B", 2)
 OBJECTS = {A: "object A", B: "object B"}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sessionh5._records import ObjectKey, keys_of, new_key
+from sessionh5._engine.records import ObjectKey, keys_of, new_key
 
 
 def test_keys_made_in_bulk_equal_ordinary_keys() -> None:

@@ -30,10 +30,16 @@ from stream_variants import (
     with_header,
 )
 
-from sessionh5._records import SESSION_KEY, ObjectKey, PngImage, Record, SessionHeader
-from sessionh5._stream import StreamContent, detect_container, encoding, read_stream, write_stream
-from sessionh5._stream.digest import DIGEST_KEY, DIGEST_TAIL
-from sessionh5._stream.extcodes import pack_reference, unpack_reference
+from sessionh5._containers._stream import (
+    StreamContent,
+    detect_container,
+    encoding,
+    read_stream,
+    write_stream,
+)
+from sessionh5._containers._stream.digest import DIGEST_KEY, DIGEST_TAIL
+from sessionh5._containers._stream.extcodes import pack_reference, unpack_reference
+from sessionh5._engine.records import SESSION_KEY, ObjectKey, PngImage, Record, SessionHeader
 from sessionh5.errors import (
     CorruptFileError,
     RestoreError,

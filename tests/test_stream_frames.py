@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from helpers import Holder, new_session, save_bytes
 
-from sessionh5._stream import frames
-from sessionh5._stream.container import compressed_writer
+from sessionh5._containers._stream import frames
+from sessionh5._containers._stream.container import compressed_writer
 
 PIECE = frames.PIECE_SIZE
 

@@ -6,7 +6,7 @@ import orjson
 import pytest
 
 from sessionh5 import CorruptFileError
-from sessionh5._decoding import decode_value
+from sessionh5._engine.decoding import decode_value
 
 
 def _no_arrays(name: str) -> None:

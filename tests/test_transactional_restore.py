@@ -24,11 +24,11 @@ from craft import edit_hdf5, set_table_states, table_states
 from helpers import new_session
 
 from sessionh5 import Model, RestoreError, Session, State, StateManager, UnknownClassError
-from sessionh5._backends import StreamSource
-from sessionh5._hdf5 import layout
-from sessionh5._plain import substitute_keys
-from sessionh5._records import ObjectKey, Record
-from sessionh5._stream import read_stream, write_stream
+from sessionh5._containers._hdf5 import layout
+from sessionh5._containers._stream import read_stream, write_stream
+from sessionh5._containers.backends import StreamSource
+from sessionh5._engine.plain import substitute_keys
+from sessionh5._engine.records import ObjectKey, Record
 
 PREFIX = "test_transactional_restore."
 

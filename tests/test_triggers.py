@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from sessionh5._triggers import TriggerHandler, TriggerSet, bracket
+from sessionh5._core.triggers import TriggerHandler, TriggerSet, bracket
 from sessionh5.errors import SessionError, UsageError
 
 

@@ -15,8 +15,8 @@ from craft import edit_hdf5
 from helpers import Holder, new_session, save_bytes
 
 from sessionh5 import State, VersionError
-from sessionh5._backends import open_backend
-from sessionh5._hdf5 import layout
+from sessionh5._containers._hdf5 import layout
+from sessionh5._containers.backends import open_backend
 
 NAME = "test_versions.Thing"
 calls: list[str] = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .._convert import convert
+from .._tools.convert import convert
 from ._files import open_file
 from .progress import progress_bar
 

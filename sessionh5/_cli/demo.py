@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .._demo import run_demo
+from .._tools.demo import run_demo
 from .progress import progress_bar
 
 

@@ -8,7 +8,7 @@ import json
 from contextlib import ExitStack
 from typing import Any
 
-from .._diff import diff
+from .._tools.diff import diff
 from ._files import open_file
 
 

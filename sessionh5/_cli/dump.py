@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .._files import sdump
+from .._containers.files import sdump
 from ._files import open_file
 
 

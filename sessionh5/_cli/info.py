@@ -7,7 +7,7 @@ import dataclasses
 import json
 from typing import Any
 
-from .._info import info
+from .._tools.info import info
 from ._files import open_file
 
 

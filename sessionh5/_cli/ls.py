@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .._tree import render_tree, session_tree
+from .._tools.tree import render_tree, session_tree
 from ._files import open_file
 
 

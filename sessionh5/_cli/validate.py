@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .._validate import validate
+from .._tools.validate import validate
 from ._files import open_file
 from .progress import progress_bar
 

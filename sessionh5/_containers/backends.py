@@ -14,11 +14,11 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import IO, Any, Literal
 
-from ._graph import dependency_components
-from ._plain import PlainValue, resolve_in_place
-from ._records import SESSION_KEY, ObjectKey, Record, SessionHeader
-from ._walk import SavedSession
-from .errors import CorruptFileError, SaveError, UsageError
+from .._engine.graph import dependency_components
+from .._engine.plain import PlainValue, resolve_in_place
+from .._engine.records import SESSION_KEY, ObjectKey, Record, SessionHeader
+from .._engine.walk import SavedSession
+from ..errors import CorruptFileError, SaveError, UsageError
 
 __all__ = ["detect_container", "open_backend", "stream_order", "write_backend"]
 

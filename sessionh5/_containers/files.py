@@ -7,10 +7,10 @@ import sys
 from pathlib import Path
 from typing import IO, Any, Literal, TextIO
 
-from ._atomic import atomic_path
-from ._backends import open_backend
-from ._dump import dump_lines
-from .errors import UsageError
+from .._tools.dump import dump_lines
+from ..errors import UsageError
+from .atomic import atomic_path
+from .backends import open_backend
 
 __all__ = ["SESSION_SUFFIX", "STREAM_SUFFIX", "format_for", "save", "sdump", "session_path"]
 

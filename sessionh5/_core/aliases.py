@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator, MutableMapping
 from typing import TYPE_CHECKING, Any
 
-from ._state import StateManager
+from .._engine.state import StateManager
 
 if TYPE_CHECKING:
-    from ._session import Session
+    from .session import Session
 
 __all__ = ["UserAliases"]
 

@@ -17,7 +17,7 @@ from importlib import metadata as _dist
 from types import MappingProxyType
 from typing import Any
 
-from .errors import UsageError
+from ..errors import UsageError
 
 __all__ = [
     "METADATA_TYPES",

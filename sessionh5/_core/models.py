@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ._state import State, StateManager
-from .errors import UsageError
+from .._engine.state import State, StateManager
+from ..errors import UsageError
 
 if TYPE_CHECKING:
-    from ._session import Session
+    from .session import Session
 
 __all__ = ["Model", "Models"]
 

@@ -6,18 +6,18 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import IO, Any, Literal
 
-from ._aliases import UserAliases
-from ._gc import gc_paused
-from ._metadata import standard_metadata
-from ._models import Models
-from ._rebuild import RestoreReport, rebuild
-from ._session_log import SessionLogger
-from ._snapshot_methods import SnapshotMethodsTable
-from ._state import State, StateManager
-from ._triggers import TriggerSet, bracket
-from ._view import View
-from ._walk import walk_session
-from .errors import CorruptFileError, UsageError, VersionError
+from .._engine.gc import gc_paused
+from .._engine.rebuild import RestoreReport, rebuild
+from .._engine.snapshot_methods import SnapshotMethodsTable
+from .._engine.state import State, StateManager
+from .._engine.walk import walk_session
+from ..errors import CorruptFileError, UsageError, VersionError
+from .aliases import UserAliases
+from .metadata import standard_metadata
+from .models import Models
+from .session_log import SessionLogger
+from .triggers import TriggerSet, bracket
+from .view import View
 
 __all__ = ["Session"]
 
@@ -146,7 +146,7 @@ class Session:
     def _save(self, target: Any, version: int, include_maps: bool, *, compress: Compress,
               format: str, progress: Progress | None) -> None:
         """Save to a stream or a path (module-level save passes a temporary path)."""
-        from ._backends import write_backend
+        from .._containers.backends import write_backend
 
         if version != 3:
             raise UsageError(f"session version {version} cannot be written; only 3 is")
@@ -158,7 +158,7 @@ class Session:
             self.metadata = metadata
 
     def _walk(self, flags: int, metadata: dict[str, Any], *, plain: bool = False) -> Any:
-        from ._records import SessionHeader
+        from .._engine.records import SessionHeader
 
         managers = {t: m for t, m in self._managers.items() if _included(m)}
         header = SessionHeader(self.app_name, 3, metadata)
@@ -174,7 +174,7 @@ class Session:
 
         On any failure the session is left exactly as it was and RestoreError is raised.
         """
-        from ._backends import open_backend
+        from .._containers.backends import open_backend
 
         with bracket(self.triggers, "begin restore session", "end restore session"), \
                 gc_paused(), \

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ._logger import Logger
-from ._state import StateManager
+from .._engine.state import StateManager
+from .logger import Logger
 
 if TYPE_CHECKING:
-    from ._session import Session
+    from .session import Session
 
 __all__ = ["SessionLogger"]
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from .errors import UsageError
+from ..errors import UsageError
 
 __all__ = ["HandlerFunc", "TriggerHandler", "TriggerSet", "bracket"]
 

@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._state import StateManager
+from .._engine.state import StateManager
 
 if TYPE_CHECKING:
-    from ._session import Session
+    from .session import Session
 
 __all__ = ["View"]
 

@@ -13,7 +13,7 @@ import threading
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ._state import State
+    from .state import State
 
 _lock = threading.Lock()
 _by_name: dict[str, type[State]] = {}

@@ -19,9 +19,9 @@ from typing import Any
 import numpy as np
 import orjson
 
-from ._encoding import dtype_from_json
-from ._records import SESSION_KEY, PngImage
-from .errors import CorruptFileError
+from ..errors import CorruptFileError
+from .encoding import dtype_from_json
+from .records import SESSION_KEY, PngImage
 
 __all__ = ["array_from_bytes", "decode_tree", "decode_value"]
 

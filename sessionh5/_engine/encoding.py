@@ -24,8 +24,8 @@ import numpy as np
 import orjson
 from numpy.lib.format import descr_to_dtype
 
-from ._records import SESSION_KEY, ObjectKey, PngImage
-from .errors import CorruptFileError, UnsupportedValueError
+from ..errors import CorruptFileError, UnsupportedValueError
+from .records import SESSION_KEY, ObjectKey, PngImage
 
 __all__ = [
     "INLINE_ARRAY_BYTES",

@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 import orjson
 
-from ._encoding import ValueEncoder, bad_string, check_tzinfo
-from ._records import SESSION_KEY, ObjectKey, PngImage
-from .errors import UnsupportedValueError
+from ..errors import UnsupportedValueError
+from .encoding import ValueEncoder, bad_string, check_tzinfo
+from .records import SESSION_KEY, ObjectKey, PngImage
 
 __all__ = ["PlainEncoder", "PlainValue", "resolve_in_place", "substitute_keys"]
 

@@ -14,10 +14,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ._graph import closure, dependency_components, owners
-from ._records import SESSION_KEY, ObjectKey, SessionHeader
-from ._snapshot_methods import ClassInfo, SnapshotMethodsTable
-from .errors import CorruptFileError, RestoreError, SessionError, UnknownClassError, VersionError
+from ..errors import CorruptFileError, RestoreError, SessionError, UnknownClassError, VersionError
+from .graph import closure, dependency_components, owners
+from .records import SESSION_KEY, ObjectKey, SessionHeader
+from .snapshot_methods import ClassInfo, SnapshotMethodsTable
 
 __all__ = ["RecordSource", "RestoreReport", "rebuild"]
 

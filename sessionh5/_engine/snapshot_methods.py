@@ -13,9 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ._classes import class_name_of, lookup_class
-from ._state import State, uses_default_restore
-from .errors import UsageError
+from ..errors import UsageError
+from .classes import class_name_of, lookup_class
+from .state import State, uses_default_restore
 
 __all__ = ["ClassInfo", "SnapshotMethodsTable"]
 

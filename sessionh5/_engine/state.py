@@ -6,10 +6,10 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ._classes import register_class
+from .classes import register_class
 
 if TYPE_CHECKING:
-    from ._session import Session
+    from .._core.session import Session
 
 __all__ = ["State", "StateManager", "copy_plain"]
 

@@ -15,15 +15,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from ._decoding import decode_value
-from ._encoding import EncodedValue, ValueEncoder, encode_value
-from ._graph import closure, dependency_components
-from ._packed import NeedsDatasets, PackedDecoder, PackedEncoder, PackedValue
-from ._plain import PlainEncoder, PlainValue, substitute_keys
-from ._records import SESSION_KEY, ObjectKey, Record, SessionHeader, new_key
-from ._snapshot_methods import ClassInfo, SnapshotMethodsTable
-from ._state import State
-from .errors import SaveError, UnsupportedValueError
+from .._containers._hdf5.packed import NeedsDatasets, PackedDecoder, PackedEncoder, PackedValue
+from ..errors import SaveError, UnsupportedValueError
+from .decoding import decode_value
+from .encoding import EncodedValue, ValueEncoder, encode_value
+from .graph import closure, dependency_components
+from .plain import PlainEncoder, PlainValue, substitute_keys
+from .records import SESSION_KEY, ObjectKey, Record, SessionHeader, new_key
+from .snapshot_methods import ClassInfo, SnapshotMethodsTable
+from .state import State
 
 __all__ = ["SavedSession", "walk_session"]
 

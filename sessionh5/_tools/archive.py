@@ -15,8 +15,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO, Any
 
-from ._hdf5.layout import NODE_KIND, OBJECT_NODE, tag_to_name
-from .errors import UsageError
+from .._containers._hdf5.layout import NODE_KIND, OBJECT_NODE, tag_to_name
+from ..errors import UsageError
 
 __all__ = ["Archive", "ArchiveObject", "open_archive"]
 
@@ -37,7 +37,7 @@ class Archive:
     """An open session file, read-only; get one from :func:`open_archive`."""
 
     def __init__(self, file: Any) -> None:
-        from ._hdf5.reader import read_header
+        from .._containers._hdf5.reader import read_header
 
         self._file = file
         self._header = read_header(file)
@@ -73,7 +73,7 @@ class Archive:
         """
         import h5py
 
-        from ._hdf5.reader import h5_errors, node_paths
+        from .._containers._hdf5.reader import h5_errors, node_paths
 
         found: dict[str, Any] = {}
         for path in node_paths(self._file):  # node kinds only: no table column is read
@@ -89,7 +89,7 @@ class Archive:
     def _index(self) -> Any:
         """The node index (read once): node paths, classes and table ordinals."""
         if self._source is None:
-            from ._hdf5.reader import HDF5Source
+            from .._containers._hdf5.reader import HDF5Source
 
             self._source = HDF5Source(self._file, self._header)
         return self._source
@@ -111,7 +111,7 @@ def open_archive(source: Source) -> Iterator[Archive]:
     Raises:
         CorruptFileError: not an HDF5 session file (streams have no random access).
     """
-    from ._hdf5.reader import open_hdf5
+    from .._containers._hdf5.reader import open_hdf5
 
     with open_hdf5(source) as file:
         yield Archive(file)

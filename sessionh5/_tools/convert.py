@@ -14,12 +14,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any, Literal
 
-from ._atomic import atomic_path
-from ._backends import StreamSource, open_backend, stream_order, write_backend
-from ._files import Format, format_for, session_path
-from ._records import Record, SessionHeader
-from ._walk import SavedSession
-from .errors import UsageError
+from .._containers.atomic import atomic_path
+from .._containers.backends import StreamSource, open_backend, stream_order, write_backend
+from .._containers.files import Format, format_for, session_path
+from .._engine.records import Record, SessionHeader
+from .._engine.walk import SavedSession
+from ..errors import UsageError
 
 __all__ = ["convert", "read_records"]
 

@@ -20,11 +20,11 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from ._files import save
-from ._info import SessionInfo, format_bytes, info
-from ._models import Model
-from ._session import Session
-from ._state import State
+from .._containers.files import save
+from .._core.models import Model
+from .._core.session import Session
+from .._engine.state import State
+from .info import SessionInfo, format_bytes, info
 
 __all__ = ["AtomsModel", "DemoResult", "Marker", "MarkerSet", "VolumeModel", "run_demo"]
 

@@ -21,10 +21,10 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ._backends import StreamSource, detect_container
-from ._info import Source, first_bytes, open_input
-from ._records import ObjectKey, SessionHeader
-from .errors import CorruptFileError
+from .._containers.backends import StreamSource, detect_container
+from .._engine.records import ObjectKey, SessionHeader
+from ..errors import CorruptFileError
+from .info import Source, first_bytes, open_input
 
 __all__ = ["ObjectChange", "SessionDiff", "ValueChange", "diff"]
 
@@ -127,12 +127,12 @@ def _open_records(source: Source) -> Iterator[Any]:
     with open_input(source) as stream:
         kind = detect_container(first_bytes(stream))
         if kind == "hdf5":
-            from ._hdf5.lazy import open_lazy
+            from .._containers._hdf5.lazy import open_lazy
 
             with open_lazy(stream) as records:
                 yield records
         elif kind == "stream":
-            from ._stream import read_stream
+            from .._containers._stream import read_stream
 
             yield StreamSource(read_stream(stream))  # type: ignore[arg-type]
         else:

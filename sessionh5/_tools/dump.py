@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ._records import ObjectKey
+from .._engine.records import ObjectKey
 
 __all__ = ["dump_lines"]
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import IO, Any, Literal
 
-from ._backends import detect_container
-from .errors import CorruptFileError, UsageError
+from .._containers.backends import detect_container
+from ..errors import CorruptFileError, UsageError
 
 __all__ = ["ManagerInfo", "SessionInfo", "first_bytes", "format_bytes", "info", "open_input"]
 
@@ -157,8 +157,8 @@ def _stream_size(stream: IO[bytes]) -> int | None:
 
 
 def _hdf5_info(stream: IO[bytes], size: int | None, name: str | None) -> SessionInfo:
-    from ._hdf5.inspect import read_root_facts, scan_nodes
-    from ._hdf5.reader import open_hdf5, read_header
+    from .._containers._hdf5.inspect import read_root_facts, scan_nodes
+    from .._containers._hdf5.reader import open_hdf5, read_header
 
     with open_hdf5(stream) as file:
         header = read_header(file)
@@ -188,7 +188,7 @@ def _count_managers(tags: list[str], nodes: list[Any]) -> tuple[ManagerInfo, ...
 
 
 def _stream_info(stream: IO[bytes], size: int | None, name: str | None) -> SessionInfo:
-    from ._stream import read_stream
+    from .._containers._stream import read_stream
 
     header = read_stream(stream, metadata_only=True).header  # type: ignore[arg-type]
     return SessionInfo(

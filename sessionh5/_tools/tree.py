@@ -13,11 +13,11 @@ from typing import IO, Any, Literal
 
 import numpy as np
 
-from ._backends import StreamSource, detect_container
-from ._graph import owners
-from ._info import Source, first_bytes, format_bytes, open_input
-from ._records import ObjectKey
-from .errors import CorruptFileError, UsageError
+from .._containers.backends import StreamSource, detect_container
+from .._engine.graph import owners
+from .._engine.records import ObjectKey
+from ..errors import CorruptFileError, UsageError
+from .info import Source, first_bytes, format_bytes, open_input
 
 __all__ = ["TreeEntry", "render_tree", "session_tree"]
 
@@ -81,8 +81,8 @@ def session_tree(source: Source, path: str | None = None) -> TreeEntry:
 
 
 def _hdf5_tree(stream: IO[bytes]) -> TreeEntry:
-    from ._hdf5.inspect import scan_nodes
-    from ._hdf5.reader import open_hdf5, read_header
+    from .._containers._hdf5.inspect import scan_nodes
+    from .._containers._hdf5.reader import open_hdf5, read_header
 
     with open_hdf5(stream) as file:
         read_header(file)  # refuses non-session files with a clear message
@@ -121,7 +121,7 @@ def _assemble(entries: list[TreeEntry]) -> TreeEntry:
 
 
 def _stream_tree(stream: IO[bytes]) -> TreeEntry:
-    from ._stream import read_stream
+    from .._containers._stream import read_stream
 
     source = StreamSource(read_stream(stream))  # type: ignore[arg-type]
     owner = owners(source.header.managers, source.refs)

@@ -14,9 +14,9 @@ import os
 from collections.abc import Callable, Iterator
 from typing import IO, Any
 
-from ._backends import HDF5_SIGNATURE, StreamSource, _Progress
-from ._info import first_bytes, open_input
-from .errors import SessionError
+from .._containers.backends import HDF5_SIGNATURE, StreamSource, _Progress
+from ..errors import SessionError
+from .info import first_bytes, open_input
 
 __all__ = ["validate"]
 
@@ -46,7 +46,7 @@ def validate(source: Source, *, progress: Progress | None = None) -> list[str]:
 
 def _validate_stream(stream: IO[bytes]) -> list[str]:
     """Decode every record; the reader refuses any structural damage on the way."""
-    from ._stream import read_stream
+    from .._containers._stream import read_stream
 
     try:
         content = read_stream(stream)
@@ -61,10 +61,10 @@ def _validate_stream(stream: IO[bytes]) -> list[str]:
 def _validate_hdf5(stream: IO[bytes], progress: _Progress) -> list[str]:
     import h5py
 
-    from ._hdf5 import layout
-    from ._hdf5.heapguard import HeapGuard
-    from ._hdf5.reader import H5_ERRORS, HDF5Source, read_header
-    from ._schema import schema_problems
+    from .._containers._hdf5 import layout
+    from .._containers._hdf5.heapguard import HeapGuard
+    from .._containers._hdf5.reader import H5_ERRORS, HDF5Source, read_header
+    from .schema import schema_problems
 
     try:
         file = h5py.File(HeapGuard(stream), "r")
@@ -92,7 +92,7 @@ def _guarded(check: Callable[[], list[str]], errors: tuple[type[Exception], ...]
 
 def _node_problems(source: Any) -> list[str]:
     """Per object: digest and ids, state and arrays; then HDF5 references and all datasets."""
-    from ._hdf5.reader import H5_ERRORS
+    from .._containers._hdf5.reader import H5_ERRORS
 
     problems: list[str] = []
     for key in source.keys():  # noqa: SIM118 - a RecordSource, not a dict
@@ -120,7 +120,7 @@ def _unresolved(_: Any) -> None:
 
 def _reference_problems(source: Any, node_id: int) -> Iterator[str]:
     """HDF5 object references must point at the node their ``ref_nodes`` entry names."""
-    from ._hdf5 import layout
+    from .._containers._hdf5 import layout
 
     group = source.group(node_id)
     path = source.paths[node_id]
@@ -145,8 +145,8 @@ def _dataset_problems(source: Any) -> Iterator[str]:
     """Read the datasets no object's state read, so unreferenced arrays are checked too."""
     import h5py
 
-    from ._hdf5 import layout
-    from ._hdf5.arrays import read_array
+    from .._containers._hdf5 import layout
+    from .._containers._hdf5.arrays import read_array
 
     for node_id, path in enumerate(source.paths):
         group = source.group(node_id)

@@ -16,7 +16,7 @@ sys.path.insert(0, str(HERE.parent))
 from golden_classes import golden_rows_session, golden_session  # noqa: E402
 
 from sessionh5 import save  # noqa: E402
-from sessionh5._hdf5.layout import LAYOUT_VERSION  # noqa: E402
+from sessionh5._containers._hdf5.layout import LAYOUT_VERSION  # noqa: E402
 
 #: File name -> (format, compression)
 FILES = {

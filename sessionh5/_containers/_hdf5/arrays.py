@@ -27,8 +27,8 @@ from typing import Any
 import h5py
 import numpy as np
 
-from .._threads import WINDOW, pipelined
-from ..errors import CorruptFileError, RestoreError, UnsupportedValueError
+from ..._engine.threads import WINDOW, pipelined
+from ...errors import CorruptFileError, RestoreError, UnsupportedValueError
 from .compression import (
     TINY_NBYTES,
     ChunkCodec,

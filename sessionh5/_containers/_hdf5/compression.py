@@ -30,7 +30,7 @@ import lz4.block
 import numpy as np
 from lz4.block import _block as _lz4_extension
 
-from ..errors import UsageError
+from ...errors import UsageError
 from .shuffle import scratch_bytes, shuffle, unshuffle
 
 __all__ = [

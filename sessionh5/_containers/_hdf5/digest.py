@@ -17,7 +17,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from ..errors import CorruptFileError
+from ...errors import CorruptFileError
 from . import layout
 
 __all__ = ["attrs_digest", "check_digest", "column_bytes"]

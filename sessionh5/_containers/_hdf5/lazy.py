@@ -15,7 +15,7 @@ from typing import IO, Any
 import h5py
 import numpy as np
 
-from ..errors import CorruptFileError
+from ...errors import CorruptFileError
 from .arrays import DTYPE_ATTR, _from_storage, read_array
 from .compression import TINY_NBYTES, CorruptChunkError
 from .reader import H5_ERRORS, HDF5Source, open_hdf5, read_header

@@ -13,9 +13,9 @@ from typing import Any
 import h5py
 import numpy as np
 
-from .._decoding import decode_value
-from .._encoding import encode_value
-from ..errors import CorruptFileError, UsageError
+from ..._engine.decoding import decode_value
+from ..._engine.encoding import encode_value
+from ...errors import CorruptFileError, UsageError
 from . import layout
 
 __all__ = ["read_metadata", "write_metadata"]

@@ -23,16 +23,16 @@ import h5py
 import numpy as np
 import orjson
 
-from .._decoding import decode_tree, decode_value
-from .._packed import PackedDecoder
-from .._records import SESSION_KEY, ObjectKey, SessionHeader, keys_of
-from ..errors import CorruptFileError, SessionError, VersionError
+from ..._engine.decoding import decode_tree, decode_value
+from ..._engine.records import SESSION_KEY, ObjectKey, SessionHeader, keys_of
+from ...errors import CorruptFileError, SessionError, VersionError
 from . import layout
 from .arrays import check_allocation, read_array
 from .closure import reachable
 from .digest import check_digest, column_bytes
 from .heapguard import HeapGuard
 from .metadata import read_metadata
+from .packed import PackedDecoder
 from .places import first_place, node_of, split, split_many
 from .rows import decode_rows, timestamp_suspects
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .._packed import PackedDecoder
+from .packed import PackedDecoder
 
 __all__ = ["decode_rows", "timestamp_suspects"]
 

@@ -20,15 +20,15 @@ import h5py
 import hdf5plugin
 import numpy as np
 
-from .._encoding import EncodedValue
-from .._graph import owners
-from .._packed import PackedValue, as_packed, as_tagged_json, encode_record
-from .._records import ObjectKey, Record, SessionHeader
+from ..._engine.encoding import EncodedValue
+from ..._engine.graph import owners
+from ..._engine.records import ObjectKey, Record, SessionHeader
 from . import layout
 from .arrays import write_array
 from .compression import TINY_NBYTES, Compression
 from .digest import attrs_digest, column_bytes
 from .metadata import write_metadata
+from .packed import PackedValue, as_packed, as_tagged_json, encode_record
 from .places import first_place, node_of, split_many
 
 __all__ = ["write_session"]

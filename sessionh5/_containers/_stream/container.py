@@ -16,8 +16,8 @@ from typing import BinaryIO, Literal
 
 import lz4.frame  # type: ignore[import-untyped]
 
-from .._records import ObjectKey, Record, SessionHeader
-from ..errors import CorruptFileError, UsageError, VersionError
+from ..._engine.records import ObjectKey, Record, SessionHeader
+from ...errors import CorruptFileError, UsageError, VersionError
 from .frames import PiecewiseWriter, gzip_member, lz4_frame
 
 __all__ = [

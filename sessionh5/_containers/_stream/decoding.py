@@ -15,7 +15,7 @@ from typing import Any
 
 import msgpack  # type: ignore[import-untyped]
 
-from .._records import ObjectKey, PngImage
+from ..._engine.records import ObjectKey, PngImage
 from .extcodes import (
     LARGE_ARRAY_PAYLOAD,
     MAX_EXT_NESTING,

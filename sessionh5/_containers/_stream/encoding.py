@@ -17,8 +17,8 @@ from typing import Any
 import msgpack  # type: ignore[import-untyped]
 import numpy as np
 
-from .._records import ObjectKey, PngImage
-from ..errors import SessionError, UnsupportedValueError
+from ..._engine.records import ObjectKey, PngImage
+from ...errors import SessionError, UnsupportedValueError
 from .extcodes import (
     MAX_EXT_NESTING,
     ExtCode,

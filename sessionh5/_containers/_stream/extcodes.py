@@ -18,8 +18,8 @@ import msgpack  # type: ignore[import-untyped]
 import numpy as np
 from numpy.lib.format import descr_to_dtype
 
-from .._records import ObjectKey
-from ..errors import UnsupportedValueError
+from ..._engine.records import ObjectKey
+from ...errors import UnsupportedValueError
 
 __all__ = [
     "ATTR_INFO_KEY",

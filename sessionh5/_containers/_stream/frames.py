@@ -18,7 +18,7 @@ from typing import BinaryIO
 
 import lz4.frame  # type: ignore[import-untyped]
 
-from .._threads import WINDOW, executor
+from ..._engine.threads import WINDOW, executor
 
 __all__ = ["PIECE_SIZE", "PiecewiseWriter", "gzip_member", "lz4_frame"]
 

@@ -16,9 +16,9 @@ from typing import Any, BinaryIO
 
 import msgpack  # type: ignore[import-untyped]
 
-from .._gc import gc_paused
-from .._records import ObjectKey, Record, SessionHeader
-from ..errors import CorruptFileError
+from ..._engine.gc import gc_paused
+from ..._engine.records import ObjectKey, Record, SessionHeader
+from ...errors import CorruptFileError
 from .container import StreamContent, decompressed_chunks, read_header_line
 from .decoding import ValueDecoder
 from .digest import DIGEST_KEY, DIGEST_TAIL, BodyDigest

@@ -13,8 +13,8 @@ from typing import Any, BinaryIO
 
 import msgpack  # type: ignore[import-untyped]
 
-from .._records import ObjectKey, Record
-from ..errors import SaveError, UsageError
+from ..._engine.records import ObjectKey, Record
+from ...errors import SaveError, UsageError
 from .container import (
     Compression,
     StreamContent,

@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from .._decoding import decode_value
-from .._encoding import EncodedValue, encode_value
+from ...._engine.decoding import decode_value
+from ...._engine.encoding import EncodedValue, encode_value
 from .codes import *  # noqa: F403 - the codes are part of this package's interface
 from .codes import __all__ as _codes
 from .decoder import PackedDecoder

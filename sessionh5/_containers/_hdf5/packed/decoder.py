@@ -13,10 +13,10 @@ import msgpack
 import numpy as np
 import orjson
 
-from .._decoding import array_from_bytes
-from .._encoding import dtype_from_json, nested_values
-from .._records import SESSION_KEY, PngImage
-from ..errors import CorruptFileError
+from ...._engine.decoding import array_from_bytes
+from ...._engine.encoding import dtype_from_json, nested_values
+from ...._engine.records import SESSION_KEY, PngImage
+from ....errors import CorruptFileError
 from . import codes
 
 __all__ = ["PackedDecoder"]

@@ -28,7 +28,7 @@ import msgpack
 import numpy as np
 import orjson
 
-from .._encoding import (
+from ...._engine.encoding import (
     INLINE_ARRAY_BYTES,
     ObjectHook,
     bad_string,
@@ -36,8 +36,8 @@ from .._encoding import (
     dtype_to_json,
     int_text,
 )
-from .._records import SESSION_KEY, ObjectKey, PngImage
-from ..errors import UnsupportedValueError
+from ...._engine.records import SESSION_KEY, ObjectKey, PngImage
+from ....errors import UnsupportedValueError
 from . import codes
 
 __all__ = ["NeedsDatasets", "PackedEncoder", "PackedValue"]
