@@ -1,6 +1,6 @@
 """sessionh5: save and restore an application's whole state in one HDF5 file."""
 
-from ._containers.files import SESSION_SUFFIX, save, sdump
+from ._containers.files import SESSION_SUFFIX, save
 from ._core.aliases import UserAliases
 from ._core.metadata import standard_metadata
 from ._core.models import Model, Models
@@ -12,8 +12,10 @@ from ._engine.state import State, StateManager
 from ._tools.archive import Archive, ArchiveObject, open_archive
 from ._tools.convert import convert
 from ._tools.diff import SessionDiff, diff
+from ._tools.dump import sdump
 from ._tools.info import SessionInfo, info
 from ._tools.validate import validate
+from ._version import __version__ as __version__
 from .errors import (
     CorruptFileError,
     RestoreError,
@@ -24,8 +26,6 @@ from .errors import (
     UsageError,
     VersionError,
 )
-
-__version__ = "0.1.0"
 
 __all__ = [
     "SESSION_SUFFIX",

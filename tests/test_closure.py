@@ -13,7 +13,8 @@ import random
 import pytest
 from helpers import Box, Holder, new_session, save_bytes
 
-from sessionh5._containers._hdf5.reader import HDF5Source, open_hdf5
+from sessionh5._containers._hdf5.files import open_hdf5
+from sessionh5._containers._hdf5.reader import HDF5Source
 from sessionh5._engine.graph import closure
 
 

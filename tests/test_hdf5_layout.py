@@ -281,7 +281,7 @@ def test_sdump_shows_managers_and_objects(session_file: Path) -> None:
 
 def test_file_matches_the_layout_schema(session_file: Path) -> None:
     """The file (tables, object groups, datasets, metadata) passes the JSON schema check."""
-    from sessionh5._tools.schema import schema_problems
+    from sessionh5._containers._hdf5.schema import schema_problems
 
     with h5py.File(session_file, "r") as f:
         assert schema_problems(f) == []

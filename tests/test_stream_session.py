@@ -256,7 +256,7 @@ def test_saving_a_smaller_session_into_a_reused_stream_leaves_no_stale_tail() ->
 def test_stream_source_finds_references_itself_when_the_reader_gave_none() -> None:
     """The references the reader met and those found by walking the values agree."""
     from sessionh5._containers._stream import read_stream
-    from sessionh5._containers.backends import StreamSource
+    from sessionh5._containers._stream.source import StreamSource
 
     session = new_session()
     shared = Box(name="shared")

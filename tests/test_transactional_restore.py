@@ -26,7 +26,7 @@ from helpers import new_session
 from sessionh5 import Model, RestoreError, Session, State, StateManager, UnknownClassError
 from sessionh5._containers._hdf5 import layout
 from sessionh5._containers._stream import read_stream, write_stream
-from sessionh5._containers.backends import StreamSource
+from sessionh5._containers._stream.source import StreamSource
 from sessionh5._engine.plain import substitute_keys
 from sessionh5._engine.records import ObjectKey, Record
 

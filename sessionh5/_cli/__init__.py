@@ -49,7 +49,7 @@ def _command_module(module: str) -> ModuleType | None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every available subcommand."""
-    from .. import __version__
+    from .._version import __version__
 
     parser = argparse.ArgumentParser(
         prog=PROG, description="Inspect, check and convert sessionh5 session files.")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .._containers.files import sdump
+from .._tools.dump import sdump
 from ._files import open_file
 
 

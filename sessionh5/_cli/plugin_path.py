@@ -21,8 +21,8 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print ``hdf5plugin.PLUGIN_PATH``."""
-    import hdf5plugin
+    """Print hdf5plugin's filter folder."""
+    from .._tools.info import filter_plugin_path
 
-    print(hdf5plugin.PLUGIN_PATH)
+    print(filter_plugin_path())
     return 0

@@ -1,18 +1,15 @@
-"""Module-level save/sdump: paths, suffixes, format choice and crash-safe writes."""
+"""Module-level save: paths, suffixes, format choice and crash-safe writes."""
 
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
-from typing import IO, Any, Literal, TextIO
+from typing import IO, Any, Literal
 
-from .._tools.dump import dump_lines
 from ..errors import UsageError
 from .atomic import atomic_path
-from .backends import open_backend
 
-__all__ = ["SESSION_SUFFIX", "STREAM_SUFFIX", "format_for", "save", "sdump", "session_path"]
+__all__ = ["SESSION_SUFFIX", "STREAM_SUFFIX", "format_for", "save", "session_path"]
 
 SESSION_SUFFIX = ".h5s"
 STREAM_SUFFIX = ".cxs"
@@ -57,22 +54,3 @@ def save(session: Any, path: str | os.PathLike[str] | IO[bytes], version: int = 
         session._save(temp, version, include_maps, compress=compress, format=chosen,
                       progress=progress)
     return target
-
-
-def sdump(session: Any, session_file: str | os.PathLike[str] | IO[bytes],
-          output: str | os.PathLike[str] | TextIO | None = None) -> None:
-    """Write a readable dump of a session file's metadata, managers and objects."""
-    with open_backend(session_file) as source:
-        lines = dump_lines(source)
-        if output is None:
-            _write_lines(lines, sys.stdout)
-        elif isinstance(output, (str, os.PathLike)):
-            with open(output, "w", encoding="utf-8") as out:
-                _write_lines(lines, out)
-        else:
-            _write_lines(lines, output)
-
-
-def _write_lines(lines: Any, out: TextIO) -> None:
-    for line in lines:
-        out.write(line + "\n")

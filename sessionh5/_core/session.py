@@ -146,24 +146,24 @@ class Session:
     def _save(self, target: Any, version: int, include_maps: bool, *, compress: Compress,
               format: str, progress: Progress | None) -> None:
         """Save to a stream or a path (module-level save passes a temporary path)."""
-        from .._containers.backends import write_backend
+        from .._containers.backends import row_format, write_backend
 
         if version != 3:
             raise UsageError(f"session version {version} cannot be written; only 3 is")
         with bracket(self.triggers, "begin save session", "end save session"), gc_paused():
             flags = State.SESSION | (State.INCLUDE_MAPS if include_maps else 0)
             metadata = standard_metadata(self.metadata, app_name=self.app_name)
-            saved = self._walk(flags, metadata, plain=format == "stream")
+            saved = self._walk(flags, metadata, rows=row_format(format))
             write_backend(target, saved, format=format, compress=compress, progress=progress)
             self.metadata = metadata
 
-    def _walk(self, flags: int, metadata: dict[str, Any], *, plain: bool = False) -> Any:
+    def _walk(self, flags: int, metadata: dict[str, Any], *, rows: Any = None) -> Any:
         from .._engine.records import SessionHeader
 
         managers = {t: m for t, m in self._managers.items() if _included(m)}
         header = SessionHeader(self.app_name, 3, metadata)
         return walk_session(self, managers, self._attr_tags, flags, self._snapshot_methods,
-                            header, plain=plain)
+                            header, rows=rows)
 
     def restore(self, stream: IO[bytes], path: str | None = None,
                 resize_window: bool | None = None, restore_camera: bool = True,

@@ -2,7 +2,8 @@
 
 Starting from the state managers, one manager's closure after the other, the
 walker calls ``take_snapshot`` on each object it reaches and encodes the returned
-data in the same pass (a msgpack row, ``_packed/``, or tagged JSON, ``_encoding.py``):
+data in the same pass (a table row in the container's :class:`RowFormat`, or tagged JSON,
+``encoding.py``):
 saved objects met on the way get an :class:`ObjectKey` and join the queue, and
 anything no encoding can store is refused with the path where it sits. It never
 touches a file.
@@ -11,11 +12,10 @@ touches a file.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-from .._containers._hdf5.packed import NeedsDatasets, PackedDecoder, PackedEncoder, PackedValue
 from ..errors import SaveError, UnsupportedValueError
 from .decoding import decode_value
 from .encoding import EncodedValue, ValueEncoder, encode_value
@@ -25,7 +25,27 @@ from .records import SESSION_KEY, ObjectKey, Record, SessionHeader, new_key
 from .snapshot_methods import ClassInfo, SnapshotMethodsTable
 from .state import State
 
-__all__ = ["SavedSession", "walk_session"]
+__all__ = ["NeedsDatasets", "RowFormat", "SavedSession", "walk_session"]
+
+
+class NeedsDatasets(Exception):
+    """Raised by a row encoder: this object holds arrays that need datasets of their own,
+    so it cannot be a table row; the walker encodes it as tagged JSON instead."""
+
+
+class RowFormat(Protocol):
+    """How a container packs small objects into table rows (HDF5: ``_hdf5/packed``).
+
+    The walker stays free of any container library: the container hands it this.
+    A row value has a ``refs`` list of the ObjectKeys it refers to.
+    """
+
+    def encoder(self, key_for: Callable[[Any], ObjectKey],
+                known: dict[int, ObjectKey]) -> Any:
+        """An object with ``encode(data)`` -> row value (raising NeedsDatasets)."""
+
+    def without(self, row: Any, skipped: set[ObjectKey]) -> Any:
+        """``row`` again, with every reference to a key in ``skipped`` made None."""
 
 
 @dataclass(slots=True)
@@ -38,8 +58,8 @@ class SavedSession:
     """
 
     header: SessionHeader
-    # Record.data: a PackedValue (a table row) or an EncodedValue (managers and objects
-    # with datasets); a PlainValue when walked for the stream (plain=True)
+    # Record.data: a row value of the RowFormat (a table row) or an EncodedValue (managers
+    # and objects with datasets); a PlainValue when walked for the stream (no RowFormat)
     records: list[Record]
     #: key -> tag of the first manager (in save order) that reaches it
     owners: dict[ObjectKey, str] | None = None
@@ -47,7 +67,7 @@ class SavedSession:
 
 class _Walker:
     def __init__(self, session: Any, flags: int, table: SnapshotMethodsTable,
-                 plain: bool) -> None:
+                 rows: RowFormat | None) -> None:
         self.session = session
         self.flags = flags
         self.table = table
@@ -58,8 +78,8 @@ class _Walker:
         self.counts: dict[str, int] = {}
         #: objects met but not yet snapshotted, with what snapshot() needs of them
         self.pending: list[tuple[ObjectKey, Any, ClassInfo]] = []
-        self.encoder = (PlainEncoder if plain else ValueEncoder)(self.key_for)
-        self.packer = None if plain else PackedEncoder(self.key_for, known=self.keys)
+        self.encoder = (PlainEncoder if rows is None else ValueEncoder)(self.key_for)
+        self.packer = None if rows is None else rows.encoder(self.key_for, self.keys)
         self.manager_ids: set[int] = set()  # id() of the managers, which stay tagged JSON
         self.tag: str | None = None  # the manager whose closure is being walked
         self.owners: dict[ObjectKey, str] = {}
@@ -122,7 +142,7 @@ class _Walker:
             ) from None
         return Record(key, encoded, info.version)
 
-    def encode(self, obj: Any, data: Any) -> EncodedValue | PackedValue | PlainValue:
+    def encode(self, obj: Any, data: Any) -> Any:
         """A packed row where the object will be one; tagged JSON for managers and
         objects with arrays large enough for datasets (they get groups of their own)."""
         if self.packer is not None and id(obj) not in self.manager_ids:
@@ -135,15 +155,15 @@ class _Walker:
 
 def walk_session(
     session: Any, managers: dict[str, Any], attr_tags: set[str], flags: int,
-    table: SnapshotMethodsTable, header: SessionHeader, *, plain: bool = False,
+    table: SnapshotMethodsTable, header: SessionHeader, *, rows: RowFormat | None = None,
 ) -> SavedSession:
     """Snapshot and encode every manager and everything reachable from it.
 
-    ``plain`` keeps each snapshot's values as they are, objects replaced by keys
-    (for the stream); otherwise each is a packed row, or tagged JSON for managers and
-    objects with datasets (for HDF5).
+    With ``rows`` (HDF5) each snapshot is a table row, or tagged JSON for managers and
+    objects with datasets; without (the stream) each keeps its values as they are,
+    objects replaced by keys.
     """
-    walker = _Walker(session, flags, table, plain)
+    walker = _Walker(session, flags, table, rows)
     walker.manager_ids = {id(m) for m in managers.values()}
     records: dict[ObjectKey, Record] = {}
     skipped: set[ObjectKey] = set()
@@ -167,7 +187,7 @@ def walk_session(
         if key in skipped:
             del header.managers[tag], header.attr_info[tag]
     if skipped:
-        _drop_skipped(records, skipped)
+        _drop_skipped(records, skipped, rows)
     _check_cycles(records, walker)
     return SavedSession(header, list(records.values()), walker.owners)
 
@@ -202,22 +222,22 @@ def _check_cycle(component: list[ObjectKey], infos: dict[str, ClassInfo]) -> Non
             )
 
 
-def _drop_skipped(records: dict[ObjectKey, Record], skipped: set[ObjectKey]) -> None:
+def _drop_skipped(records: dict[ObjectKey, Record], skipped: set[ObjectKey],
+                  rows: RowFormat | None) -> None:
     """References to objects whose take_snapshot returned None become None (re-encoded)."""
     for record in records.values():
-        enc: EncodedValue | PackedValue | PlainValue = record.data
+        enc = record.data
         if not any(k in skipped for k in enc.refs):
             continue
-        if isinstance(enc, PackedValue):
-            refs = [None if k in skipped else k for k in enc.refs]
-            record.data = PackedEncoder().encode(PackedDecoder().decode(enc.packed, refs))
-        elif isinstance(enc, PlainValue):
+        if isinstance(enc, PlainValue):
             enc.value = substitute_keys(enc.value, lambda k: None if k in skipped else k)
             enc.refs = [k for k in enc.refs if k not in skipped]
-        else:
+        elif isinstance(enc, EncodedValue):
             refs = [None if k in skipped else k for k in enc.refs]
             value = decode_value(enc.json, refs, enc.arrays.__getitem__)
             record.data = encode_value(value)
+        else:
+            record.data = rows.without(enc, skipped)  # type: ignore[union-attr]
 
 
 def _find_path(data: Any, bad: Any) -> str:

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO, Any
 
-from .._containers._hdf5.layout import NODE_KIND, OBJECT_NODE, tag_to_name
+from .._containers._hdf5.layout import tag_to_name
 from ..errors import UsageError
 
 __all__ = ["Archive", "ArchiveObject", "open_archive"]
@@ -37,7 +37,7 @@ class Archive:
     """An open session file, read-only; get one from :func:`open_archive`."""
 
     def __init__(self, file: Any) -> None:
-        from .._containers._hdf5.reader import read_header
+        from .._containers._hdf5.header import read_header
 
         self._file = file
         self._header = read_header(file)
@@ -71,19 +71,9 @@ class Archive:
         (``U``) are stored as uint32 code points on an extra last axis and datetimes
         as int64; the dataset attribute ``sessionh5-numpy-dtype`` names the dtype.
         """
-        import h5py
+        from .._containers._hdf5.inspect import object_datasets
 
-        from .._containers._hdf5.reader import h5_errors, node_paths
-
-        found: dict[str, Any] = {}
-        for path in node_paths(self._file):  # node kinds only: no table column is read
-            with h5_errors(path):
-                group = self._file[path]
-                if group.attrs.get(NODE_KIND) not in (OBJECT_NODE, OBJECT_NODE.encode()):
-                    continue
-                for item in group.values():
-                    if isinstance(item, h5py.Dataset):
-                        found[item.name] = item
+        found = object_datasets(self._file)
         return _as_dask(found) if dask else found
 
     def _index(self) -> Any:
@@ -111,7 +101,7 @@ def open_archive(source: Source) -> Iterator[Archive]:
     Raises:
         CorruptFileError: not an HDF5 session file (streams have no random access).
     """
-    from .._containers._hdf5.reader import open_hdf5
+    from .._containers._hdf5.files import open_hdf5
 
     with open_hdf5(source) as file:
         yield Archive(file)

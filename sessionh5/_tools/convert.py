@@ -14,8 +14,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any, Literal
 
+from .._containers._stream.save import stream_order
+from .._containers._stream.source import StreamSource
 from .._containers.atomic import atomic_path
-from .._containers.backends import StreamSource, open_backend, stream_order, write_backend
+from .._containers.backends import open_backend, write_backend
 from .._containers.files import Format, format_for, session_path
 from .._engine.records import Record, SessionHeader
 from .._engine.walk import SavedSession

@@ -21,7 +21,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .._containers.backends import StreamSource, detect_container
+from .._containers._stream.source import StreamSource
+from .._containers.backends import detect_container
 from .._engine.records import ObjectKey, SessionHeader
 from ..errors import CorruptFileError
 from .info import Source, first_bytes, open_input

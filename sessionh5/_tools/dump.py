@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import pprint
+import sys
 from collections import deque
 from collections.abc import Iterator
-from typing import Any
+from typing import IO, Any, TextIO
 
 import numpy as np
 
+from .._containers.backends import open_backend
 from .._engine.records import ObjectKey
 
-__all__ = ["dump_lines"]
+__all__ = ["dump_lines", "sdump"]
 
 
 class _Shown:
@@ -65,3 +68,22 @@ def dump_lines(source: Any, *, width: int = 100) -> Iterator[str]:
         data = source.load(key, lambda k: k)
         for line in pprint.pformat(_readable(data), width=width).splitlines():
             yield "    " + line
+
+
+def sdump(session: Any, session_file: str | os.PathLike[str] | IO[bytes],
+          output: str | os.PathLike[str] | TextIO | None = None) -> None:
+    """Write a readable dump of a session file's metadata, managers and objects."""
+    with open_backend(session_file) as source:
+        lines = dump_lines(source)
+        if output is None:
+            _write_lines(lines, sys.stdout)
+        elif isinstance(output, (str, os.PathLike)):
+            with open(output, "w", encoding="utf-8") as out:
+                _write_lines(lines, out)
+        else:
+            _write_lines(lines, output)
+
+
+def _write_lines(lines: Any, out: TextIO) -> None:
+    for line in lines:
+        out.write(line + "\n")

@@ -18,7 +18,8 @@ from typing import IO, Any, Literal
 from .._containers.backends import detect_container
 from ..errors import CorruptFileError, UsageError
 
-__all__ = ["ManagerInfo", "SessionInfo", "first_bytes", "format_bytes", "info", "open_input"]
+__all__ = ["ManagerInfo", "SessionInfo", "filter_plugin_path", "first_bytes", "format_bytes",
+           "info", "open_input"]
 
 Source = str | os.PathLike[str] | IO[bytes]
 
@@ -157,8 +158,9 @@ def _stream_size(stream: IO[bytes]) -> int | None:
 
 
 def _hdf5_info(stream: IO[bytes], size: int | None, name: str | None) -> SessionInfo:
+    from .._containers._hdf5.files import open_hdf5
+    from .._containers._hdf5.header import read_header
     from .._containers._hdf5.inspect import read_root_facts, scan_nodes
-    from .._containers._hdf5.reader import open_hdf5, read_header
 
     with open_hdf5(stream) as file:
         header = read_header(file)
@@ -250,3 +252,10 @@ def _manager_line(m: ManagerInfo, width: int) -> str:
     classes = ", ".join(f"{c.rsplit('.', 1)[-1]} {n}" for c, n in m.classes or ())
     noun = "object " if m.objects == 1 else "objects"
     return f"  {m.tag:<{width}}{m.objects:>7} {noun}" + (f"  ({classes})" if classes else "")
+
+
+def filter_plugin_path() -> str:
+    """The folder of hdf5plugin's filters: HDF5 tools need it to read compressed arrays."""
+    from .._containers._hdf5.compression import filter_plugin_path as folder
+
+    return folder()

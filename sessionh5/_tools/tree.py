@@ -13,7 +13,8 @@ from typing import IO, Any, Literal
 
 import numpy as np
 
-from .._containers.backends import StreamSource, detect_container
+from .._containers._stream.source import StreamSource
+from .._containers.backends import detect_container
 from .._engine.graph import owners
 from .._engine.records import ObjectKey
 from ..errors import CorruptFileError, UsageError
@@ -81,8 +82,9 @@ def session_tree(source: Source, path: str | None = None) -> TreeEntry:
 
 
 def _hdf5_tree(stream: IO[bytes]) -> TreeEntry:
+    from .._containers._hdf5.files import open_hdf5
+    from .._containers._hdf5.header import read_header
     from .._containers._hdf5.inspect import scan_nodes
-    from .._containers._hdf5.reader import open_hdf5, read_header
 
     with open_hdf5(stream) as file:
         read_header(file)  # refuses non-session files with a clear message

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import h5py
-import hdf5plugin  # noqa: F401  (registers filter 32004 for h5py readers and writers)
+import hdf5plugin
 import lz4.block
 import numpy as np
 from lz4.block import _block as _lz4_extension
@@ -415,3 +415,8 @@ def _checked(body: memoryview) -> memoryview:
     if stored not in (actual, _swap_halves(actual)):
         raise CorruptChunkError(f"Fletcher32 checksum mismatch ({stored:#010x} != {actual:#010x})")
     return body[:-4]
+
+
+def filter_plugin_path() -> str:
+    """The folder holding hdf5plugin's filter plugins (for ``HDF5_PLUGIN_PATH``)."""
+    return str(hdf5plugin.PLUGIN_PATH)

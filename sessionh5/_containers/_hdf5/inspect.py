@@ -13,6 +13,9 @@ from dataclasses import dataclass
 import h5py
 import numpy as np
 
+from .files import h5_errors
+from .header import strings as _strings
+from .header import text as _text
 from .layout import (
     CLASS,
     FILTERS,
@@ -20,6 +23,7 @@ from .layout import (
     MANAGERS,
     NODE_KIND,
     NODES,
+    OBJECT_NODE,
     ORDINAL,
     RAW_BYTES,
     T_ORDINAL,
@@ -27,11 +31,9 @@ from .layout import (
     UNOWNED,
     tag_to_name,
 )
-from .reader import h5_errors
-from .reader import strings as _strings
-from .reader import text as _text
 
-__all__ = ["ArrayEntry", "NodeEntry", "RootFacts", "read_root_facts", "scan_nodes"]
+__all__ = ["ArrayEntry", "NodeEntry", "RootFacts", "object_datasets", "read_root_facts",
+           "scan_nodes"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,3 +110,17 @@ def _array(name: str, dataset: h5py.Dataset) -> ArrayEntry:
     raw = int(np.prod(shape, dtype=np.int64)) * dataset.dtype.itemsize
     return ArrayEntry(name, dataset.name, shape, str(dataset.dtype),
                       int(dataset.id.get_storage_size()), raw)
+
+
+def object_datasets(file: h5py.File) -> dict[str, h5py.Dataset]:
+    """Every array dataset of the object nodes, by location; no dataset value is read."""
+    found: dict[str, h5py.Dataset] = {}
+    for path in _strings(file.attrs, NODES):  # node kinds only: no table column is read
+        with h5_errors(path):
+            group = file[path]
+            if _text(group.attrs.get(NODE_KIND, "")) != OBJECT_NODE:
+                continue
+            for item in group.values():
+                if isinstance(item, h5py.Dataset):
+                    found[item.name] = item
+    return found

@@ -1,7 +1,7 @@
 """Records whose large arrays stay in the file: read block by block when compared.
 
 ``sessionh5.diff`` compares sessions of many GB. Loading a record through
-:class:`~sessionh5._hdf5.reader.HDF5Source` reads every array whole; this source
+:class:`~sessionh5._containers._hdf5.reader.HDF5Source` reads every array whole; this source
 hands out :class:`StoredArray` stand-ins instead, whose shape and dtype come from
 the dataset header and whose values are read a bounded block of rows at a time.
 """
@@ -18,7 +18,9 @@ import numpy as np
 from ...errors import CorruptFileError
 from .arrays import DTYPE_ATTR, _from_storage, read_array
 from .compression import TINY_NBYTES, CorruptChunkError
-from .reader import H5_ERRORS, HDF5Source, open_hdf5, read_header
+from .files import H5_ERRORS, open_hdf5
+from .header import read_header
+from .reader import HDF5Source
 
 __all__ = ["LazyHDF5Source", "StoredArray", "open_lazy"]
 

@@ -11,107 +11,27 @@ a bulk restore decodes runs of one table's rows together (``load_many``).
 from __future__ import annotations
 
 import itertools
-import json
 import math
-import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import Any
 
 import h5py
 import numpy as np
-import orjson
 
 from ..._engine.decoding import decode_tree, decode_value
 from ..._engine.records import SESSION_KEY, ObjectKey, SessionHeader, keys_of
-from ...errors import CorruptFileError, SessionError, VersionError
+from ...errors import CorruptFileError
 from . import layout
-from .arrays import check_allocation, read_array
+from .arrays import read_array
 from .closure import reachable
-from .digest import check_digest, column_bytes
-from .heapguard import HeapGuard
-from .metadata import read_metadata
-from .packed import PackedDecoder
+from .digest import check_digest
+from .files import h5_errors
+from .header import read_header, strings, text
 from .places import first_place, node_of, split, split_many
-from .rows import decode_rows, timestamp_suspects
+from .tables import Tables, check_starts, column, no_arrays
 
-__all__ = ["HDF5Source", "node_paths", "read_header"]
-
-#: What h5py raises on damaged structures; turned into CorruptFileError at this boundary.
-H5_ERRORS = (OSError, KeyError, ValueError, TypeError, IndexError, RuntimeError)
-
-
-@contextmanager
-def h5_errors(where: str) -> Iterator[None]:
-    """Report low-level read failures as a corrupt file, naming what was being read."""
-    try:
-        yield
-    except SessionError:  # already says what is wrong (RestoreError is a RuntimeError too)
-        raise
-    except H5_ERRORS as exc:
-        raise CorruptFileError(f"cannot read {where}: {exc}") from exc
-
-
-@contextmanager
-def open_hdf5(source: str | os.PathLike[str] | IO[bytes]) -> Iterator[h5py.File]:
-    """Open a session file read-only, every read passing the global-heap guard.
-
-    The one way sessionh5 opens files for reading, so no reader can be led into
-    the HDF5 library's endless loop on a damaged heap (see heapguard.py).
-    """
-    if isinstance(source, (str, os.PathLike)):
-        with open(source, "rb") as stream, open_hdf5(stream) as file:
-            yield file
-        return
-    try:
-        file = h5py.File(HeapGuard(source), "r")
-    except H5_ERRORS as exc:
-        raise CorruptFileError(f"cannot open the HDF5 file: {exc}") from exc
-    with file:
-        yield file
-
-
-def text(value: Any) -> str:
-    """An attribute string as str (h5py hands out bytes or str depending on storage)."""
-    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
-
-
-def strings(attrs: h5py.AttributeManager, name: str) -> list[str]:
-    """A string-array attribute as a list of str; [] when absent."""
-    return [text(v) for v in np.atleast_1d(attrs[name])] if name in attrs else []
-
-
-def read_header(file: h5py.File) -> SessionHeader:
-    """Header from root attributes only (no dataset and no other object is read)."""
-    with h5_errors("the root attributes"):
-        attrs = file.attrs
-        if layout.LAYOUT not in attrs:
-            raise CorruptFileError("this HDF5 file is not a sessionh5 session file "
-                                   f"(no {layout.LAYOUT!r} root attribute)")
-        version = int(attrs[layout.LAYOUT])
-        if version not in layout.READABLE_LAYOUTS:
-            raise VersionError(
-                f"the file uses session layout version {version}, but this sessionh5 reads "
-                f"versions {sorted(layout.READABLE_LAYOUTS)}; upgrade sessionh5 to open it")
-        check_digest(attrs, "the root attributes (metadata)")
-        header = SessionHeader(
-            app_name=text(attrs[layout.APP_NAME]),
-            session_version=int(attrs[layout.SESSION_VERSION]),
-            metadata=read_metadata(attrs),
-            providers={k: (str(v[0]), int(v[1]))
-                       for k, v in json.loads(text(attrs[layout.PROVIDERS])).items()},
-        )
-        attr_tags = set(strings(attrs, layout.ATTR_MANAGERS))
-        header.attr_info = {t: t in attr_tags for t in strings(attrs, layout.MANAGERS)}
-    return header
-
-
-def node_paths(file: h5py.File) -> list[str]:
-    """The path of every node, indexed by node id (root attributes only)."""
-    with h5_errors("the node index"):
-        return strings(file.attrs, layout.NODES)
-
+__all__ = ["HDF5Source"]
 
 @dataclass(slots=True)
 class _NodeInfo:
@@ -156,11 +76,7 @@ class HDF5Source:
         self._checked_refs: set[int] = set()  # tables whose reference columns were checked
         self._node_sizes: np.ndarray | None = None  # rows per node, for range checks
         self._single = np.zeros(0, bool)  # True for nodes that are one object
-        self._tables: dict[int, dict[str, np.ndarray]] = {}
-        self._states: dict[int, list[Any]] = {}  # parsed rows of a table, each used once
-        self._row_starts: dict[int, list[int]] = {}  # a packed table's state offsets
-        self._suspects: dict[int, list[int]] = {}  # rows that may hide a msgpack timestamp
-        self._decoder = PackedDecoder()
+        self.tables = Tables(self)
         self._groups: dict[int, h5py.Group] = {}
         self._verified: set[int] = set()
 
@@ -189,7 +105,7 @@ class HDF5Source:
             provider = text(attrs[layout.PROVIDER]) if layout.PROVIDER in attrs else None
             version = int(attrs[layout.VERSION]) if layout.VERSION in attrs else None
             if kind == layout.TABLE_NODE:
-                ordinals = np.asarray(_column(group, layout.T_ORDINAL), dtype=np.int64)
+                ordinals = np.asarray(column(group, layout.T_ORDINAL), dtype=np.int64)
             elif kind == layout.OBJECT_NODE:
                 ordinals = np.array([int(attrs[layout.ORDINAL])], np.int64)
             else:
@@ -288,23 +204,6 @@ class HDF5Source:
         self._check_targets(ids, rows, path)
         return ids, rows
 
-    def _table(self, node_id: int) -> dict[str, np.ndarray]:
-        """All columns of a table, read once and checked against the node's digest."""
-        table = self._tables.get(node_id)
-        if table is None:
-            path = self.paths[node_id]
-            group = self.group(node_id)
-            with h5_errors(f"the table {path}"):
-                table = {name: _column(group, name) for name in layout.TABLE_COLUMNS}
-                columns = (column_bytes(table[name]) for name in layout.TABLE_COLUMNS)
-                check_digest(group.attrs, path, columns)
-            if not np.array_equal(table[layout.T_ORDINAL], self.node(node_id).ordinals):
-                raise CorruptFileError(f"{path}: the ordinal column changed while reading")
-            _check_starts(table[layout.T_STATE_START], len(self.node(node_id).keys),
-                          table[layout.T_STATE].size, f"{path}: the state offsets")
-            self._tables[node_id] = table
-        return table
-
     def _verified_group(self, node_id: int) -> h5py.Group:
         """An object node's group, its attributes checked against its digest once."""
         group = self.group(node_id)
@@ -326,7 +225,7 @@ class HDF5Source:
 
     def _table_ref_columns(self, node_id: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """A table's reference bounds, target nodes and target rows, range-checked once."""
-        table = self._table(node_id)
+        table = self.tables.columns(node_id)
         starts = np.asarray(table[layout.T_REF_START], dtype=np.int64)
         ids = np.asarray(table[layout.T_REF_NODES], dtype=np.int64)
         rows = np.asarray(table[layout.T_REF_ROWS], dtype=np.int64)
@@ -334,7 +233,7 @@ class HDF5Source:
             info = self.node(node_id)
             if len(rows) != len(ids):
                 raise CorruptFileError(f"{info.path}: the reference table is inconsistent")
-            _check_starts(starts, len(info.keys), len(ids), f"{info.path}: the reference table")
+            check_starts(starts, len(info.keys), len(ids), f"{info.path}: the reference table")
             self._check_targets(ids, rows, info.path)
             self._checked_refs.add(node_id)
         return starts, ids, rows
@@ -359,55 +258,6 @@ class HDF5Source:
             where = int(np.flatnonzero(~ok)[0])
             self.key_at(int(ids[where]), int(rows[where]))  # raises with the details
             raise CorruptFileError(f"{path}: reference {where} is out of range")
-
-    def _row_tree(self, node_id: int, row: int) -> Any:
-        """Row ``row``'s parsed JSON; the whole table is parsed on first use."""
-        trees = self._states.get(node_id)
-        if trees is None:
-            trees = self._states[node_id] = self._parse_rows(node_id)
-        tree = trees[row]
-        if tree is None:  # already handed out (and consumed): parse this row again
-            table = self._table(node_id)
-            start, end = table[layout.T_STATE_START][row:row + 2].tolist()
-            return _parse(table[layout.T_STATE][start:end].tobytes(), self.paths[node_id], row)
-        trees[row] = None
-        return tree
-
-    def _parse_rows(self, node_id: int) -> list[Any]:
-        """All rows with one orjson call: the JSON Lines text as one JSON array.
-
-        Rows end in a newline that JSON text cannot otherwise contain (orjson
-        escapes it inside strings), so turning every newline into a comma gives
-        an array with one element per row; a count or parse failure falls back to
-        row-by-row parsing, which names the bad row.
-        """
-        table = self._table(node_id)
-        state, starts = table[layout.T_STATE], table[layout.T_STATE_START]
-        text = state.tobytes()
-        count = len(self.node(node_id).keys)
-        if (count and text.count(b"\n") == count and np.all(np.diff(starts) > 0)
-                and np.all(state[starts[1:] - 1] == 10)):
-            try:
-                trees = orjson.loads(b"[" + text[:-1].replace(b"\n", b",") + b"]")
-            except orjson.JSONDecodeError:
-                trees = None
-            if type(trees) is list and len(trees) == count:
-                return trees
-        bounds = starts.tolist()
-        path = self.paths[node_id]
-        return [_parse(text[bounds[i]:bounds[i + 1]], path, i) for i in range(count)]
-
-    def _packed_row(self, node_id: int, row: int) -> bytes:
-        starts = self._state_starts(node_id)
-        return self._tables[node_id][layout.T_STATE][starts[row]:starts[row + 1]].tobytes()
-
-    def _state_starts(self, node_id: int) -> list[int]:
-        """A packed table's row offsets as a list (read and checked with the table)."""
-        starts = self._row_starts.get(node_id)
-        if starts is None:
-            table = self._table(node_id)
-            starts = self._row_starts[node_id] = table[layout.T_STATE_START].tolist()
-        return starts
 
     def load_many(self, keys: Sequence[ObjectKey], resolve: Callable[[ObjectKey], Any]
                   ) -> Iterator[Any]:
@@ -438,8 +288,6 @@ class HDF5Source:
     def _table_rows(self, node_id: int, rows: list[int], resolve: Callable[[ObjectKey], Any],
                     node_objects: dict[int, np.ndarray]) -> list[Any] | None:
         """Rows ``rows`` of a packed table, decoded; None if any of them is not sound."""
-        starts = self._state_starts(node_id)  # reads and checks the table
-        table = self._tables[node_id]
         ref_starts, ids, target_rows = self._table_ref_columns(node_id)
         gathered = np.empty(len(ids), dtype=object)
         for n in np.unique(ids).tolist():  # a hash per object, not per reference
@@ -449,29 +297,22 @@ class HDF5Source:
                 objects = node_objects[n] = np.fromiter(map(resolve, keys), object, len(keys))
             mask = ids == n
             gathered[mask] = objects[np.maximum(target_rows[mask], 0)]
-        suspects = self._suspects.get(node_id)
-        if suspects is None:
-            suspects = self._suspects[node_id] = timestamp_suspects(
-                table[layout.T_STATE], table[layout.T_STATE_START])
-        self._decoder.session = resolve(SESSION_KEY)
-        return decode_rows(self._decoder, table[layout.T_STATE], starts, rows,
-                           gathered.tolist(), ref_starts.tolist(), suspects)
+        return self.tables.packed_rows(node_id, rows, gathered.tolist(), ref_starts.tolist(),
+                                       resolve(SESSION_KEY))
 
     def load(self, key: ObjectKey, resolve: Callable[[ObjectKey], Any]) -> Any:
         node_id, row = split(self.where[key])
         refs = list(map(resolve, self.refs(key)))
         session = resolve(SESSION_KEY)
         if row >= 0 and self.packed_rows:
-            decoder = self._decoder
-            decoder.session = session
             try:
-                return decoder.decode(self._packed_row(node_id, row), refs)
+                return self.tables.packed_row(node_id, row, refs, session)
             except CorruptFileError as exc:
                 raise CorruptFileError(f"{self.location(key)}: {exc}") from exc.__cause__
         if row >= 0:
             # The table was read (inside h5_errors) with its refs; decoding a row touches
             # no HDF5 object and raises only CorruptFileError, so no guard per row.
-            return decode_tree(self._row_tree(node_id, row), refs, _no_arrays, session)
+            return decode_tree(self.tables.json_row(node_id, row), refs, no_arrays, session)
         with h5_errors(f"the state of {self.location(key)}"):
             group = self._verified_group(node_id)
             text = group.attrs[layout.STATE]
@@ -509,34 +350,3 @@ def _dataset_bytes(group: h5py.Group) -> int:
                    if isinstance(d, h5py.Dataset))
 
 
-def _column(group: h5py.Group, name: str) -> np.ndarray:
-    """A whole table column, its declared size checked before it is allocated (issue 5).
-
-    Columns are written like arrays (compressed chunks with Fletcher32, or
-    contiguous with a CRC32), so read_array decodes them in threads and checks them.
-    """
-    dataset = group[name]
-    if not isinstance(dataset, h5py.Dataset):
-        raise CorruptFileError(f"{group.name}/{name} should be a dataset")
-    check_allocation(dataset)
-    if dataset.ndim != 1:
-        raise CorruptFileError(f"{group.name}/{name} should be one-dimensional")
-    return read_array(dataset)
-
-
-def _check_starts(starts: np.ndarray, rows: int, total: int, what: str) -> None:
-    """Offsets column: rows + 1 non-decreasing entries from 0 to ``total``."""
-    if (starts.shape != (rows + 1,) or starts[0] != 0 or starts[-1] != total
-            or np.any(np.diff(starts) < 0)):
-        raise CorruptFileError(f"{what} are inconsistent")
-
-
-def _parse(text: bytes, path: str, row: int) -> Any:
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError as exc:
-        raise CorruptFileError(f"{path}[{row}]: object state is not valid JSON: {exc}") from exc
-
-
-def _no_arrays(name: str) -> np.ndarray:
-    raise CorruptFileError(f"a table row refers to dataset {name!r}; rows hold no arrays")

@@ -10,21 +10,40 @@ functions here move a record between the two forms.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from ...._engine.decoding import decode_value
 from ...._engine.encoding import EncodedValue, encode_value
+from ...._engine.records import ObjectKey
 from .codes import *  # noqa: F403 - the codes are part of this package's interface
 from .codes import __all__ as _codes
 from .decoder import PackedDecoder
 from .encoder import NeedsDatasets, PackedEncoder, PackedValue
 
 __all__ = [
-    *_codes, "NeedsDatasets", "PackedDecoder", "PackedEncoder", "PackedValue", "as_packed",
-    "as_tagged_json", "encode_record",
+    *_codes, "PACKED_ROWS", "NeedsDatasets", "PackedDecoder", "PackedEncoder", "PackedRows",
+    "PackedValue", "as_packed", "as_tagged_json", "encode_record",
 ]
+
+
+class PackedRows:
+    """The walker's RowFormat for HDF5 tables (see ``_engine.walk.RowFormat``)."""
+
+    @staticmethod
+    def encoder(key_for: Callable[[Any], ObjectKey], known: dict[int, ObjectKey]
+                ) -> PackedEncoder:
+        return PackedEncoder(key_for, known=known)
+
+    @staticmethod
+    def without(row: PackedValue, skipped: set[ObjectKey]) -> PackedValue:
+        refs = [None if k in skipped else k for k in row.refs]
+        return PackedEncoder().encode(PackedDecoder().decode(row.packed, refs))
+
+
+PACKED_ROWS = PackedRows()
 
 
 def encode_record(data: Any, *, row: bool = True) -> PackedValue | EncodedValue:

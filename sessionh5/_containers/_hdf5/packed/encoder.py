@@ -37,16 +37,15 @@ from ...._engine.encoding import (
     int_text,
 )
 from ...._engine.records import SESSION_KEY, ObjectKey, PngImage
+from ...._engine.walk import NeedsDatasets
 from ....errors import UnsupportedValueError
 from . import codes
 
 __all__ = ["NeedsDatasets", "PackedEncoder", "PackedValue"]
 
+# NeedsDatasets is the walker's: the row format raises it for objects that need datasets.
+
 _NO_ARRAYS: MappingProxyType[str, np.ndarray] = MappingProxyType({})
-
-
-class NeedsDatasets(Exception):
-    """The snapshot holds an array too large for a row: encode it as an object node."""
 
 
 class PackedValue:

@@ -14,11 +14,11 @@ from typing import Any
 import h5py
 import numpy as np
 
-from .._containers._hdf5 import layout
+from . import layout
 
 __all__ = ["layout_document", "load_schema", "schema_problems"]
 
-SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"  # a link to the top-level schemas/
+SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"  # a link to the top-level schemas/
 
 
 def load_schema(version: int = layout.LAYOUT_VERSION) -> dict[str, Any]:

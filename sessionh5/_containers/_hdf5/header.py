@@ -1,0 +1,64 @@
+"""The root of a session file: its header (metadata, managers) and node index.
+
+Everything here reads root attributes only, never a dataset: ``metadata_only``
+restores, ``info`` and the archive view start here, and on a remote file each
+dataset touched would cost a round trip.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import h5py
+import numpy as np
+
+from ..._engine.records import SessionHeader
+from ...errors import CorruptFileError, VersionError
+from . import layout
+from .digest import check_digest
+from .files import h5_errors
+from .metadata import read_metadata
+
+__all__ = ["node_paths", "read_header", "strings", "text"]
+
+
+def text(value: Any) -> str:
+    """An attribute string as str (h5py hands out bytes or str depending on storage)."""
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
+def strings(attrs: h5py.AttributeManager, name: str) -> list[str]:
+    """A string-array attribute as a list of str; [] when absent."""
+    return [text(v) for v in np.atleast_1d(attrs[name])] if name in attrs else []
+
+
+def read_header(file: h5py.File) -> SessionHeader:
+    """Header from root attributes only (no dataset and no other object is read)."""
+    with h5_errors("the root attributes"):
+        attrs = file.attrs
+        if layout.LAYOUT not in attrs:
+            raise CorruptFileError("this HDF5 file is not a sessionh5 session file "
+                                   f"(no {layout.LAYOUT!r} root attribute)")
+        version = int(attrs[layout.LAYOUT])
+        if version not in layout.READABLE_LAYOUTS:
+            raise VersionError(
+                f"the file uses session layout version {version}, but this sessionh5 reads "
+                f"versions {sorted(layout.READABLE_LAYOUTS)}; upgrade sessionh5 to open it")
+        check_digest(attrs, "the root attributes (metadata)")
+        header = SessionHeader(
+            app_name=text(attrs[layout.APP_NAME]),
+            session_version=int(attrs[layout.SESSION_VERSION]),
+            metadata=read_metadata(attrs),
+            providers={k: (str(v[0]), int(v[1]))
+                       for k, v in json.loads(text(attrs[layout.PROVIDERS])).items()},
+        )
+        attr_tags = set(strings(attrs, layout.ATTR_MANAGERS))
+        header.attr_info = {t: t in attr_tags for t in strings(attrs, layout.MANAGERS)}
+    return header
+
+
+def node_paths(file: h5py.File) -> list[str]:
+    """The path of every node, indexed by node id (root attributes only)."""
+    with h5_errors("the node index"):
+        return strings(file.attrs, layout.NODES)
