@@ -187,3 +187,18 @@ def test_the_checker_finds_each_broken_rule(tmp_path, case):
 def test_the_checker_allows_what_the_rules_allow(tmp_path, case):
     file, source = ALLOWED_CASES[case]
     assert violations(_fake_package(tmp_path, file, source)) == []
+
+
+def test_the_architecture_page_names_every_module_of_each_wing():
+    """docs/architecture.md's table lists each wing's modules: it must match the folders."""
+    import re
+
+    page = (PACKAGE.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
+    for wing in ("_core", "_engine", "_tools"):
+        row = next(line for line in page.splitlines() if line.startswith(f"| `{wing}` |"))
+        listed = set(re.findall(r"`(\w+)`", row.rsplit("|", 2)[1]))
+        actual = {p.stem for p in (PACKAGE / wing).glob("*.py")} - {"__init__"}
+        assert listed == actual, wing
+    readme = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
+    contributors = readme.split("## For contributors", 1)[1].split("\n## ", 1)[0]
+    assert "docs/architecture.md" in contributors
