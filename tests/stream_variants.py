@@ -2,6 +2,9 @@
 
 Variants are made from the real files at test time (re-compressed, truncated,
 bit-flipped, re-headed) so no damaged file needs to be kept in the repository.
+The real files live outside the repository, in ``../shared/fixtures/chimerax`` (or
+under ``$SESSIONH5_SHARED``, for a checkout elsewhere, such as a git worktree); a
+test that needs them is skipped, with that reason, when they are absent.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import gzip
 import io
 import math
+import os
 import struct
 from collections import deque
 from collections.abc import Sequence
@@ -19,16 +23,29 @@ from typing import Any
 import lz4.frame
 import msgpack
 import numpy as np
+import pytest
 
 from sessionh5._containers._stream import StreamContent, read_stream
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "chimerax"
+SHARED = Path(os.environ.get("SESSIONH5_SHARED")
+              or Path(__file__).resolve().parents[2] / "shared")
+FIXTURES = SHARED / "fixtures" / "chimerax"
 FIXTURE_NAMES = ("esp", "rainbow")
+MISSING_FIXTURES = (f"the shared ChimeraX fixtures ({FIXTURES}) are not here, as in a fresh "
+                    "clone; set SESSIONH5_SHARED to the folder holding fixtures/ to run this")
+
+
+def have_fixtures() -> bool:
+    """Whether the real files are there (for ``skipif`` at collection time)."""
+    return all((FIXTURES / f"{name}.cxs").is_file() for name in FIXTURE_NAMES)
 
 
 def fixture_path(name: str) -> Path:
-    """Path of a real file; tests skip when the shared fixtures are absent."""
-    return FIXTURES / f"{name}.cxs"
+    """Path of a real file; the calling test is skipped when the fixtures are absent."""
+    path = FIXTURES / f"{name}.cxs"
+    if not path.is_file():
+        pytest.skip(MISSING_FIXTURES)
+    return path
 
 
 def raw_stream(name: str) -> bytes:
@@ -179,6 +196,7 @@ def assert_same_content(expected: StreamContent, actual: StreamContent) -> None:
 
 __all__ = [
     "FIXTURE_NAMES",
+    "MISSING_FIXTURES",
     "assert_same",
     "assert_same_content",
     "build_stream",
@@ -187,6 +205,7 @@ __all__ = [
     "ext",
     "fixture_path",
     "flip_bit",
+    "have_fixtures",
     "raw_stream",
     "read_bytes",
     "record_offsets",

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from stream_variants import (
     FIXTURE_NAMES,
+    MISSING_FIXTURES,
     assert_same,
     assert_same_content,
     build_stream,
@@ -22,6 +23,7 @@ from stream_variants import (
     ext,
     fixture_path,
     flip_bit,
+    have_fixtures,
     raw_stream,
     read_bytes,
     record_offsets,
@@ -49,9 +51,7 @@ from sessionh5.errors import (
     VersionError,
 )
 
-pytestmark = pytest.mark.skipif(
-    not fixture_path("esp").exists(), reason="shared ChimeraX fixtures are not available"
-)
+pytestmark = pytest.mark.skipif(not have_fixtures(), reason=MISSING_FIXTURES)
 COMPRESSIONS = ["lz4", "gzip", None]
 UTC = timezone(timedelta(0))  # the timezone.utc singleton
 
