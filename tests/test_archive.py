@@ -6,15 +6,18 @@ Bytes are counted with a file object that sums what h5py reads through it, so
 
 from __future__ import annotations
 
+import importlib.util
+import re
 from pathlib import Path
 from typing import Any
 
+import h5py
 import numpy as np
 import pytest
 from helpers import Box, CountingReader, Holder, new_session
 
 import sessionh5
-from sessionh5 import ArchiveObject, CorruptFileError, Session
+from sessionh5 import ArchiveObject, CorruptFileError, Session, UsageError
 
 PLANE = (64, 256)  # float64 planes of 128 KiB: one chunk holds 8 of them
 
@@ -96,12 +99,105 @@ def test_archive_dask_arrays_follow_the_dataset_chunks(saved: Path) -> None:
     assert total == pytest.approx(float(two_part_session().maps.volume.data[:8].sum()))
 
 
-def test_archive_refuses_a_stream_file(tmp_path: Path) -> None:
-    """A flat stream has no random access: open_archive says it is not an HDF5 file."""
+def test_archive_refuses_a_stream_file_and_says_what_reads_it(tmp_path: Path) -> None:
+    """A flat stream has no random access: the message names restore and convert."""
     path = tmp_path / "s.cxs"
     sessionh5.save(new_session(minimal=True), path)
-    with pytest.raises(CorruptFileError, match="HDF5"), sessionh5.open_archive(path):
-        pass
+    with pytest.raises(UsageError, match=r"s\.cxs' is a session stream.*Session\.restore "
+                                         r"reads it whole.*sessionh5\.convert"):
+        sessionh5.open_archive(path)
+
+
+def test_open_archive_returns_the_archive_itself(saved: Path) -> None:
+    """Usable without ``with``, like open() and h5py.File; close() twice is fine."""
+    archive = sessionh5.open_archive(saved)
+    assert isinstance(archive, sessionh5.Archive) and not archive.closed
+    assert archive.managers() == ["logger", "maps", "atoms"]
+    archive.close()
+    archive.close()
+    assert archive.closed
+    assert repr(archive) == f"<sessionh5.Archive {str(saved)!r} (closed)>"
+
+
+@pytest.mark.parametrize("use", [
+    pytest.param(lambda a: a.metadata, id="metadata"),
+    pytest.param(lambda a: a.managers(), id="managers"),
+    pytest.param(lambda a: a.objects(), id="objects"),
+    pytest.param(lambda a: a.arrays(), id="arrays"),
+    pytest.param(lambda a: a.__enter__(), id="with"),
+])
+def test_a_closed_archive_says_it_is_closed(saved: Path, use: Any) -> None:
+    archive = sessionh5.open_archive(saved)
+    archive.close()
+    with pytest.raises(UsageError, match=r"the archive '.*two\.h5s' is closed; read from it"):
+        use(archive)
+
+
+def test_arrays_taken_from_an_archive_refuse_once_it_is_closed(saved: Path) -> None:
+    """A kept array (or a dask array over it) raises UsageError, not an h5py error."""
+    with sessionh5.open_archive(saved) as archive:
+        volume = archive.arrays()[volume_path(archive)]
+        plane = volume[3]
+    assert archive.closed and plane.shape == PLANE
+    with pytest.raises(UsageError, match="is closed"):
+        volume[0]
+    with pytest.raises(UsageError, match="is closed"):
+        np.asarray(volume)
+    assert "(closed archive)" in repr(volume)
+
+
+def test_dask_arrays_refuse_once_the_archive_is_closed(saved: Path) -> None:
+    pytest.importorskip("dask")
+    archive = sessionh5.open_archive(saved)
+    volume = archive.arrays(dask=True)[volume_path(archive)]
+    archive.close()
+    with pytest.raises(UsageError, match="is closed"):
+        volume.sum().compute()
+
+
+def corrupt_chunk(path: Path, target: Path, dataset: str, coord: tuple[int, ...]) -> None:
+    """A copy of ``path`` with one byte flipped inside the chunk at ``coord``."""
+    with h5py.File(path, "r") as f:
+        offset = f[dataset].id.get_chunk_info_by_coord(coord).byte_offset
+    data = bytearray(path.read_bytes())
+    data[offset + 64] ^= 0xFF
+    target.write_bytes(bytes(data))
+
+
+def test_a_damaged_chunk_is_a_corrupt_file_error_naming_array_and_chunk(
+        saved: Path, tmp_path: Path) -> None:
+    """HDF5 says only "filter returned failure"; the archive finds the chunk."""
+    with sessionh5.open_archive(saved) as archive:
+        where = volume_path(archive)
+    bad = tmp_path / "bad.h5s"
+    corrupt_chunk(saved, bad, where, (40, 0, 0))
+    with sessionh5.open_archive(bad) as archive:
+        volume = archive.arrays()[where]
+        assert volume[10:20].shape == (10, *PLANE)  # other chunks still read
+        message = rf"array '{re.escape(where)}' in '.*bad\.h5s': chunk \(5, 0, 0\) " \
+                  r"\(elements \[40:48, 0:64, 0:256\]\) fails its checksum"
+        with pytest.raises(CorruptFileError, match=message):
+            volume[30:50, 2]
+        if importlib.util.find_spec("dask") is not None:
+            with pytest.raises(CorruptFileError, match=message):
+                archive.arrays(dask=True)[where].sum().compute()
+
+
+def test_archive_arrays_keep_string_and_datetime_dtypes(tmp_path: Path) -> None:
+    """Stored as code points and integers, read back in the saved dtype, sliced."""
+    names = np.array([f"atom-{i}" for i in range(40_000)])
+    times = np.arange(40_000).astype("datetime64[ms]")
+    session = new_session(minimal=True)
+    session.holder = Holder(names=names, times=times)
+    path = sessionh5.save(session, tmp_path / "typed.h5s")
+    with sessionh5.open_archive(path) as archive:
+        arrays = archive.arrays()
+        stored_names = arrays["/holder/names"]
+        assert (stored_names.shape, stored_names.dtype) == (names.shape, names.dtype)
+        np.testing.assert_array_equal(stored_names[100:105], names[100:105])
+        assert stored_names[7] == "atom-7" and stored_names.chunks is not None
+        assert np.asarray(arrays["/holder/times"]).dtype == times.dtype
+        np.testing.assert_array_equal(arrays["/holder/times"][-3:], times[-3:])
 
 
 def test_partial_restore_brings_the_manager_and_what_it_references(saved: Path) -> None:

@@ -1,0 +1,184 @@
+"""The HDF5 side of the archive view: a file that knows when it is closed, and lazy arrays.
+
+An archive lives until ``close()`` and its arrays may be kept longer, so every
+read goes through :class:`OpenFile`, which raises a UsageError once the archive is
+closed (h5py would say "identifier is not of specified type"). A slice is read
+through HDF5's filter pipeline, which checks each chunk's Fletcher32; when that
+fails, the chunks under the slice are read one at a time to name the damaged one.
+"""
+
+from __future__ import annotations
+
+import math
+import weakref
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import h5py
+import numpy as np
+
+from ...errors import CorruptFileError, UsageError
+from .arrays import DTYPE_ATTR, _from_storage, read_array
+from .compression import CorruptChunkError
+from .files import h5_errors
+from .inspect import object_datasets
+
+__all__ = ["ArchiveArray", "OpenFile"]
+
+
+class OpenFile:
+    """An HDF5 file open for the archive view, and what to close with it."""
+
+    def __init__(self, file: h5py.File, name: str, close: Callable[[], None]) -> None:
+        self.name = name
+        self._file: h5py.File | None = file
+        # Closes the file (and a stream opened for a path) if the archive is dropped open.
+        self._finalizer = weakref.finalize(self, close)
+
+    @property
+    def closed(self) -> bool:
+        return self._file is None
+
+    def file(self) -> h5py.File:
+        """The h5py file; a UsageError once the archive is closed."""
+        if self._file is None:
+            raise UsageError(
+                f"the archive {self.name} is closed; read from it (and from its arrays) "
+                "before archive.close(), or inside `with sessionh5.open_archive(...)`")
+        return self._file
+
+    def close(self) -> None:
+        """Close the file; closing again does nothing."""
+        self._file = None
+        self._finalizer()
+
+    def arrays(self) -> dict[str, ArchiveArray]:
+        """Every array dataset of the object nodes, by location, none of them read."""
+        return {path: ArchiveArray(self, dataset)
+                for path, dataset in object_datasets(self.file()).items()}
+
+    def array_at(self, group: h5py.Group, name: str) -> ArchiveArray:
+        """The array ``name`` of an object node's group, as a lazy array."""
+        item = group.get(name)
+        if not isinstance(item, h5py.Dataset):
+            raise CorruptFileError(f"{group.name} has no dataset {name!r}")
+        return ArchiveArray(self, item)
+
+
+class ArchiveArray:
+    """One saved array, read only when sliced; ``shape`` and ``dtype`` are as saved.
+
+    ``array[...]``, ``np.asarray(array)`` and dask read it; slices read only the
+    chunks they touch. Strings and datetimes, stored as code points and integers,
+    come back in their saved dtype.
+    """
+
+    def __init__(self, owner: OpenFile, dataset: h5py.Dataset) -> None:
+        self._owner = owner
+        self.name: str = dataset.name
+        with h5_errors(f"the header of array {self.name!r}"):
+            self._marker = dataset.attrs.get(DTYPE_ATTR)
+            stored_shape = tuple(int(n) for n in dataset.shape)
+            chunks = dataset.chunks
+            empty = np.empty((0, *stored_shape[1:]), dataset.dtype) if stored_shape else \
+                np.empty((), dataset.dtype)
+        try:
+            view = _from_storage(empty, self._marker)
+        except CorruptChunkError as exc:
+            raise CorruptFileError(f"array {self.name!r}: {exc}") from exc
+        self.dtype: np.dtype = view.dtype
+        self.shape: tuple[int, ...] = (stored_shape[:1] + view.shape[1:]) if stored_shape \
+            else ()
+        #: Axes stored after the array's own (the code points of a string).
+        self._extra = len(stored_shape) - len(self.shape)
+        self.chunks: tuple[int, ...] | None = chunks[:self.ndim] if chunks else None
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.shape)
+
+    @property
+    def nbytes(self) -> int:
+        return self.size * self.dtype.itemsize
+
+    def __len__(self) -> int:
+        if not self.shape:
+            raise TypeError("len() of a 0-d array")
+        return self.shape[0]
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        dataset = self._dataset()
+        if dataset.chunks is None:  # small: read whole, with its CRC checked
+            return read_array(dataset)[key]  # type: ignore[no-any-return]
+        selection = key if isinstance(key, tuple) else (key,)
+        selection += (slice(None),) * self._extra
+        try:
+            stored = dataset[selection]
+        except OSError as exc:  # HDF5 names no chunk: find it
+            raise CorruptFileError(self._damage(dataset, selection, exc)) from exc
+        try:
+            return _from_storage(np.asarray(stored), self._marker)
+        except CorruptChunkError as exc:
+            raise CorruptFileError(f"array {self.name!r}: {exc}") from exc
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        whole = self[()]
+        return whole if dtype is None else whole.astype(dtype, copy=False)
+
+    def __repr__(self) -> str:
+        state = " (closed archive)" if self._owner.closed else ""
+        return (f"<sessionh5 array {self.name!r} shape={self.shape} "
+                f"dtype={self.dtype.str}{state}>")
+
+    def _dataset(self) -> h5py.Dataset:
+        file = self._owner.file()
+        with h5_errors(f"array {self.name!r}"):
+            dataset = file[self.name]
+        if not isinstance(dataset, h5py.Dataset):
+            raise CorruptFileError(f"{self.name} should be a dataset")
+        return dataset
+
+    def _damage(self, dataset: h5py.Dataset, selection: tuple[Any, ...], exc: OSError) -> str:
+        """The message for a failed read: the first chunk under the selection that fails."""
+        for box in _chunks_under(dataset, selection):
+            try:
+                dataset[box]
+            except OSError:
+                sizes = dataset.chunks[:self.ndim]
+                chunk = tuple(s.start // c for s, c in zip(box, sizes, strict=False))
+                where = ", ".join(f"{i * c}:{min((i + 1) * c, n)}"
+                                  for i, c, n in zip(chunk, sizes, self.shape, strict=True))
+                return (f"array {self.name!r} in {self._owner.name}: chunk "
+                        f"{chunk} (elements [{where}]) fails its checksum or "
+                        f"cannot be decoded ({exc})")
+        return f"array {self.name!r} in {self._owner.name} is unreadable: {exc}"
+
+
+def _chunks_under(dataset: h5py.Dataset, selection: tuple[Any, ...]) -> Iterator[tuple[slice, ...]]:
+    """The chunk-aligned boxes that cover the bounding box of ``selection``."""
+    box = []
+    axes = iter(range(dataset.ndim))
+    for item in selection:
+        if item is Ellipsis:
+            break
+        axis = next(axes, None)
+        if axis is None:
+            break
+        length = dataset.shape[axis]
+        if isinstance(item, slice):
+            start, stop, step = item.indices(length)
+            low, high = (start, stop) if step > 0 else (stop + 1, start + 1)
+            box.append(slice(max(low, 0), max(min(high, length), 0)))
+        elif isinstance(item, (int, np.integer)):
+            index = int(item) % length if length else 0
+            box.append(slice(index, index + 1))
+        else:
+            box.append(slice(0, length))
+    box += [slice(0, n) for n in dataset.shape[len(box):]]
+    if any(s.stop <= s.start for s in box):
+        return iter(())
+    return dataset.iter_chunks(tuple(box))  # type: ignore[no-any-return]
