@@ -155,5 +155,6 @@ def test_full_restore_reads_the_file_about_once(server: RangeServer, folder: Pat
 
 def test_a_missing_url_is_a_clean_error(server: RangeServer,
                                         capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["info", f"{server.url}/nothing.h5s"]) == 1
-    assert capsys.readouterr().err.startswith("sessionh5: error: ")
+    assert main(["info", f"{server.url}/nothing.h5s"]) == 2
+    url = f"{server.url}/nothing.h5s"
+    assert capsys.readouterr().err == f"sessionh5: error: no such object: {url}\n"

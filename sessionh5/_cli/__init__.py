@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from ..errors import SessionError
+from ._files import is_url
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
@@ -72,6 +73,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SessionError as exc:
         return _fail(str(exc), code=code)
     except FileNotFoundError as exc:
+        if is_url(str(exc.filename)):  # a URL naming no object: the address is wrong
+            return _fail(f"no such object: {exc.filename}", code=2)
         return _fail(f"no such file: {exc.filename or exc}", code=code)
     except IsADirectoryError as exc:
         return _fail(f"is a directory, not a session file: {exc.filename or exc}", code=code)
@@ -80,6 +83,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         sys.stderr.close()  # output piped into `head`; nothing left to say
         return 1
+    except OSError as exc:  # e.g. an object store that cannot be reached
+        return _fail(str(exc), code=code)
     except KeyboardInterrupt:
         return _fail("interrupted", code=130)
 

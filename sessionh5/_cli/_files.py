@@ -1,19 +1,23 @@
-"""Opening FILE arguments: local paths, or URLs that fsspec understands (issue 6)."""
+"""FILE arguments: local paths, or URLs that fsspec understands, with ``--storage-option``.
+
+The library opens both (``_containers/remote.py``); the command line only gathers the
+storage options. Each ``--storage-option KEY=VALUE`` sets one option; VALUE is read
+as JSON when it is JSON (``true``, ``3``, ``{"a": 1}``) and kept as text otherwise, and
+a dotted KEY (``client_kwargs.region_name=eu-west-1``) sets a nested option. What is
+not given here comes from the environment as the file system package reads it (s3fs:
+``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``, ``AWS_ENDPOINT_URL``, ...; fsspec:
+``FSSPEC_S3_ENDPOINT_URL`` and the like).
+"""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import IO
+import argparse
+import json
+from typing import Any
 
 from ..errors import UsageError
 
-__all__ = ["open_file"]
-
-#: Remote reads fetch blocks of this size and keep them; fsspec's default read-ahead of
-#: several MiB would make ``info`` on a remote file read far more than its metadata.
-REMOTE_BLOCK_SIZE = 64 * 1024
+__all__ = ["add_storage_option", "is_url", "storage_options"]
 
 
 def is_url(name: str) -> bool:
@@ -22,18 +26,38 @@ def is_url(name: str) -> bool:
     return bool(sep) and len(scheme) > 1 and scheme.replace("+", "").isalnum()
 
 
-@contextmanager
-def open_file(name: str) -> Iterator[IO[bytes]]:
-    """A readable, seekable binary stream for a FILE argument."""
-    if not is_url(name):
-        if os.path.isdir(name):
-            raise IsADirectoryError(21, "Is a directory", name)
-        with open(name, "rb") as stream:
-            yield stream
-        return
+def add_storage_option(parser: argparse.ArgumentParser) -> None:
+    """Add the repeatable ``--storage-option KEY=VALUE`` to a subcommand."""
+    parser.add_argument(
+        "--storage-option", metavar="KEY=VALUE", action="append", default=[],
+        type=_key_value, dest="storage_option",
+        help="an fsspec storage option for URL arguments (repeatable), e.g. "
+             "endpoint_url=http://127.0.0.1:9000 or anon=true; credentials also come from "
+             "the environment as s3fs reads them (AWS_ACCESS_KEY_ID, AWS_ENDPOINT_URL, ...)")
+
+
+def storage_options(args: argparse.Namespace) -> dict[str, Any] | None:
+    """The options gathered from ``--storage-option`` (None when there are none)."""
+    options: dict[str, Any] = {}
+    for key, value in getattr(args, "storage_option", []):
+        *parents, leaf = key.split(".")
+        place = options
+        for part in parents:
+            inner = place.setdefault(part, {})
+            if not isinstance(inner, dict):
+                raise UsageError(f"--storage-option {key}: {part} was given a value, so it "
+                                 "cannot also be a group of options")
+            place = inner
+        place[leaf] = value
+    return options or None
+
+
+def _key_value(text: str) -> tuple[str, Any]:
+    """'KEY=VALUE' -> (KEY, VALUE as JSON if it parses, else the text)."""
+    key, sep, value = text.partition("=")
+    if not sep or not key or any(not part for part in key.split(".")):
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, not {text!r}")
     try:
-        import fsspec
-    except ImportError as exc:
-        raise UsageError(f"reading {name} needs fsspec (pip install fsspec)") from exc
-    with fsspec.open(name, "rb", block_size=REMOTE_BLOCK_SIZE, cache_type="blockcache") as f:
-        yield f
+        return key, json.loads(value)
+    except ValueError:
+        return key, value

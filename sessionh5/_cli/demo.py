@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from .._tools.demo import run_demo
+from ._files import add_storage_option, storage_options
 from .progress import progress_bar
 
 
@@ -18,11 +19,13 @@ def add_parser(subparsers: Any) -> None:
                     "what was written, restore it into a fresh session and verify that "
                     "everything is equal. Exit status 1 when verification fails.")
     parser.add_argument("--output", "-o", metavar="FILE",
-                        help="write the session here (kept) instead of a temporary file")
+                        help="write the session here (kept; a path or an fsspec URL) "
+                             "instead of a temporary file")
     parser.add_argument("--keep", action="store_true",
                         help="keep the temporary session file and print its path")
     parser.add_argument("--scale", type=_scale, default=1.0, metavar="S",
                         help="fraction of the full data size, e.g. 0.1 (default 1)")
+    add_storage_option(parser)
     parser.set_defaults(run=run)
 
 
@@ -36,7 +39,8 @@ def _scale(text: str) -> float:
 
 def run(args: argparse.Namespace) -> int:
     """Run the demo; 0 when the restored session equals the original."""
-    result = run_demo(args.output, scale=args.scale, keep=args.keep, progress=progress_bar)
+    result = run_demo(args.output, scale=args.scale, keep=args.keep, progress=progress_bar,
+                      storage_options=storage_options(args))
     if args.keep and args.output is None and result.path is not None:
         print(f"kept {result.path}")
     return 0 if result.verified else 1

@@ -5,11 +5,10 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-from contextlib import ExitStack
 from typing import Any
 
 from .._tools.diff import diff
-from ._files import open_file
+from ._files import add_storage_option, storage_options
 
 
 def add_parser(subparsers: Any) -> None:
@@ -28,16 +27,15 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("-q", "--quiet", action="store_true",
                         help="print nothing; only the exit status tells")
     parser.add_argument("--json", action="store_true", help="print the differences as JSON")
+    add_storage_option(parser)
     # Like diff(1) and cmp(1): 1 means "they differ", so a file that cannot be read is 2.
     parser.set_defaults(run=run, error_code=2)
 
 
 def run(args: argparse.Namespace) -> int:
     """Print the differences of ``args.a`` and ``args.b``; exit 1 when there are any."""
-    with ExitStack() as stack:
-        a = stack.enter_context(open_file(args.a))
-        b = stack.enter_context(open_file(args.b))
-        found = diff(a, b, ignore_metadata=args.ignore_metadata)
+    found = diff(args.a, args.b, ignore_metadata=args.ignore_metadata,
+                 storage_options=storage_options(args))
     result = dataclasses.replace(found, a=args.a, b=args.b)
     if args.json:
         print(json.dumps(result.to_json(), indent=2))

@@ -10,7 +10,7 @@ import argparse
 from typing import Any
 
 from .._tools.dump import sdump
-from ._files import open_file
+from ._files import add_storage_option, storage_options
 
 
 def add_parser(subparsers: Any) -> None:
@@ -21,11 +21,11 @@ def add_parser(subparsers: Any) -> None:
                     "state managers and every record, references shown as <class, ordinal>. "
                     "Reads HDF5 session files and session streams (also other applications').")
     parser.add_argument("file", metavar="FILE", help="session file (a path or an fsspec URL)")
+    add_storage_option(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Dump ``args.file`` to standard output."""
-    with open_file(args.file) as stream:
-        sdump(None, stream)
+    sdump(None, args.file, storage_options=storage_options(args))
     return 0

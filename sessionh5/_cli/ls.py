@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from .._tools.tree import render_tree, session_tree
-from ._files import open_file
+from ._files import add_storage_option, storage_options
 
 
 def add_parser(subparsers: Any) -> None:
@@ -19,13 +19,13 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("file", metavar="FILE", help="session file (a path or an fsspec URL)")
     parser.add_argument("path", metavar="PATH", nargs="?", default=None,
                         help="only the subtree at this path, e.g. /models")
+    add_storage_option(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Print the tree of ``args.file`` (or of its subtree ``args.path``)."""
-    with open_file(args.file) as stream:
-        tree = session_tree(stream, args.path)
+    tree = session_tree(args.file, args.path, storage_options=storage_options(args))
     for line in render_tree(tree):
         print(line)
     return 0

@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from .._tools.validate import validate
-from ._files import open_file
+from ._files import add_storage_option, storage_options
 from .progress import progress_bar
 
 
@@ -18,13 +18,14 @@ def add_parser(subparsers: Any) -> None:
                     "schema, every digest and array checksum (all data is read) and every "
                     "reference. Exits 0 when the file is sound, 1 with one line per problem.")
     parser.add_argument("file", metavar="FILE", help="session file (a path or an fsspec URL)")
+    add_storage_option(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Print ``FILE: OK`` or the problems of ``args.file``; the exit code says which."""
-    with open_file(args.file) as stream, progress_bar("validating") as progress:
-        problems = validate(stream, progress=progress)
+    with progress_bar("validating") as progress:
+        problems = validate(args.file, progress=progress, storage_options=storage_options(args))
     if not problems:
         print(f"{args.file}: OK")
         return 0

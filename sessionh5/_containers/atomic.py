@@ -3,17 +3,29 @@
 A reader that has the old file open keeps reading the old inode; a crash at any
 moment leaves either the complete old file or the complete new one, plus at most
 one temporary file named ``.<name>.<random>.tmp`` in the same folder.
+
+:func:`atomic_url` does the same for a URL: the file is written in a local scratch
+folder, then uploaded so that it appears under its name only when whole. An object
+store (S3 and compatibles, GCS, Azure) makes an object visible only when its upload
+completes (s3fs aborts a failed multipart upload); other file systems get the file
+under a temporary name first, then renamed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import secrets
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from typing import Any
 
-__all__ = ["TEMP_SUFFIX", "atomic_path"]
+from ..errors import SaveError, UsageError
+from .remote import StorageOptions, filesystem, protocol
+
+__all__ = ["TEMP_SUFFIX", "atomic_path", "atomic_url"]
 
 TEMP_SUFFIX = ".tmp"
 
@@ -57,3 +69,55 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+#: Protocols whose uploads appear whole or not at all.
+WHOLE_OBJECT_STORES = frozenset({"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss"})
+READ_ONLY = frozenset({"http", "https"})
+
+
+@contextmanager
+def atomic_url(url: str, storage_options: StorageOptions = None) -> Iterator[Path]:
+    """Yield a local temporary path to write; on success it becomes the object at ``url``.
+
+    Raises:
+        SaveError: the upload failed; whatever was at ``url`` before is left as it was.
+        UsageError: ``url`` is read-only (HTTP) or its file system package is missing.
+    """
+    if protocol(url) in READ_ONLY:
+        raise UsageError(f"cannot save to {url}: HTTP URLs are read-only here; save to a "
+                         "path or to an object store (s3://...)")
+    fs, remote = filesystem(url, storage_options)
+    if "file" in _protocols(fs):
+        with atomic_path(remote) as temp:
+            yield temp
+        return
+    with tempfile.TemporaryDirectory(prefix="sessionh5-upload-") as folder:
+        temp = Path(folder) / (PurePosixPath(remote).name or "session")
+        yield temp
+        try:
+            _upload(fs, temp, remote)
+        except Exception as exc:
+            raise SaveError(f"uploading to {url} failed, so nothing was written there (an "
+                            f"earlier object at that name is unchanged): "
+                            f"{type(exc).__name__}: {exc}") from exc
+
+
+def _protocols(fs: Any) -> set[str]:
+    names = fs.protocol
+    return {names} if isinstance(names, str) else set(names)
+
+
+def _upload(fs: Any, local: Path, remote: str) -> None:
+    """Make ``local`` appear at ``remote`` whole: directly on an object store, else renamed."""
+    if _protocols(fs) & WHOLE_OBJECT_STORES:
+        fs.put_file(str(local), remote)
+        return
+    temp = f"{remote}.{secrets.token_hex(6)}{TEMP_SUFFIX}"
+    try:
+        fs.put_file(str(local), temp)
+        fs.mv(temp, remote)
+    except BaseException:
+        with contextlib.suppress(Exception):  # the temporary name may never have existed
+            fs.rm_file(temp)
+        raise

@@ -17,6 +17,7 @@ from typing import IO, Any, Literal
 from .._engine.records import SessionHeader
 from .._engine.walk import RowFormat, SavedSession
 from ..errors import CorruptFileError, UsageError
+from .remote import StorageOptions, open_source
 
 __all__ = ["HDF5_SIGNATURE", "Progress", "detect_container", "open_backend", "row_format",
            "write_backend"]
@@ -95,13 +96,16 @@ def _peek(stream: IO[bytes]) -> bytes:
 
 @contextmanager
 def open_backend(source: Target, *, metadata_only: bool = False,
-                 progress: Callable[[int, int], None] | None = None) -> Iterator[Any]:
-    """Open a session file or stream for reading; yields a RecordSource."""
+                 progress: Callable[[int, int], None] | None = None,
+                 storage_options: StorageOptions = None) -> Iterator[Any]:
+    """Open a session file or stream (a path, a URL or a file object); yields a RecordSource."""
     if isinstance(source, (str, os.PathLike)):
-        with open(source, "rb") as stream, \
+        with open_source(source, storage_options) as stream, \
                 open_backend(stream, metadata_only=metadata_only, progress=progress) as src:
             yield src
         return
+    if storage_options:
+        raise UsageError("storage_options apply to URLs only, not to a file object")
     first = _peek(source)
     kind = detect_container(first)
     if kind == "hdf5":

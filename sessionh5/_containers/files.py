@@ -1,22 +1,26 @@
-"""Module-level save: paths, suffixes, format choice and crash-safe writes."""
+"""Module-level save: paths and URLs, suffixes, format choice and crash-safe writes."""
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path, PurePosixPath
 from typing import IO, Any, Literal
 
 from ..errors import UsageError
-from .atomic import atomic_path
+from .atomic import atomic_path, atomic_url
+from .remote import StorageOptions, is_url
 
-__all__ = ["SESSION_SUFFIX", "STREAM_SUFFIX", "format_for", "save", "session_path"]
+__all__ = ["SESSION_SUFFIX", "STREAM_SUFFIX", "format_for", "replaced", "save", "session_path",
+           "session_target"]
 
 SESSION_SUFFIX = ".h5s"
 STREAM_SUFFIX = ".cxs"
 Format = Literal["hdf5", "stream"]
 
 
-def format_for(path: Path, format: Format | None) -> Format:
+def format_for(path: PurePosixPath | Path, format: Format | None) -> Format:
     """The container to write: ``format`` when given, else from the suffix (.cxs: stream)."""
     if format is not None:
         if format not in ("hdf5", "stream"):
@@ -34,23 +38,57 @@ def session_path(path: str | os.PathLike[str], format: Format | None = None) -> 
     return path
 
 
+def session_target(name: str | os.PathLike[str], format: Format | None = None
+                   ) -> tuple[Path | str, Format]:
+    """Where a save writes (a Path, or a URL with the suffix added likewise) and the container."""
+    if is_url(name):
+        url = str(name)
+        head, sep, query = url.partition("?")
+        if not PurePosixPath(head.split("://", 1)[1]).suffix:
+            head += STREAM_SUFFIX if format == "stream" else SESSION_SUFFIX
+        return head + sep + query, format_for(PurePosixPath(head), format)
+    path = session_path(name, format)
+    return path, format_for(path, format)
+
+
+@contextmanager
+def replaced(target: Path | str, storage_options: StorageOptions = None) -> Iterator[Path]:
+    """A local temporary path to write; on success it replaces ``target`` (a path or a URL)."""
+    if isinstance(target, str) and is_url(target):
+        with atomic_url(target, storage_options) as temp:
+            yield temp
+        return
+    if storage_options:
+        raise UsageError(f"storage_options apply to URLs only, not to {str(target)!r}")
+    with atomic_path(target) as temp:
+        yield temp
+
+
 def save(session: Any, path: str | os.PathLike[str] | IO[bytes], version: int = 3,
          compress: Literal["lz4", "gzip"] | None = "lz4", include_maps: bool = False, *,
-         format: Format | None = None, progress: Any = None) -> Path | None:
-    """Save ``session`` to a path (crash-safe) or a writable binary stream.
+         format: Format | None = None, progress: Any = None,
+         storage_options: StorageOptions = None) -> Path | str | None:
+    """Save ``session`` to a path or a URL (crash-safe) or to a writable binary stream.
 
     ``format=None`` picks the container from the suffix: ``.cxs`` is a flat stream,
-    anything else HDF5. Returns the path written, or None for a stream.
+    anything else HDF5. A URL (``s3://bucket/key.h5s``) is written locally, then
+    uploaded so that it appears whole or not at all; ``storage_options`` go to fsspec.
+    Returns the path (a URL: the URL) written, or None for a stream.
+
+    Raises:
+        SaveError: the session cannot be written, or the upload failed (an earlier
+            object under the URL is then left as it was).
     """
     if compress not in ("lz4", "gzip", None):
         raise UsageError(f"compress must be 'lz4', 'gzip' or None, not {compress!r}")
     if not isinstance(path, (str, os.PathLike)):
+        if storage_options:
+            raise UsageError("storage_options apply to URLs only, not to a file object")
         session.save(path, version, include_maps, compress=compress,
                      format=format or "hdf5", progress=progress)
         return None
-    target = session_path(path, format)
-    chosen = format_for(target, format)
-    with atomic_path(target) as temp:
+    target, chosen = session_target(path, format)
+    with replaced(target, storage_options) as temp:
         session._save(temp, version, include_maps, compress=compress, format=chosen,
                       progress=progress)
     return target

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import IO, Any, Literal
@@ -165,20 +166,24 @@ class Session:
         return walk_session(self, managers, self._attr_tags, flags, self._snapshot_methods,
                             header, rows=rows)
 
-    def restore(self, stream: IO[bytes], path: str | None = None,
+    def restore(self, stream: IO[bytes] | str | os.PathLike[str], path: str | None = None,
                 resize_window: bool | None = None, restore_camera: bool = True,
                 clear_log: bool = True, metadata_only: bool = False, combine: bool = False,
                 *, managers: list[str] | None = None, strict: bool = True,
-                progress: Progress | None = None) -> RestoreReport:
+                progress: Progress | None = None,
+                storage_options: Mapping[str, Any] | None = None) -> RestoreReport:
         """Read a session written by :meth:`save` (HDF5 or stream, detected from the bytes).
 
+        ``stream`` is a readable binary file, a path or a URL (``s3://bucket/key.h5s``,
+        ``https://...``); ``storage_options`` go to fsspec for a URL.
         On any failure the session is left exactly as it was and RestoreError is raised.
         """
         from .._containers.backends import open_backend
 
         with bracket(self.triggers, "begin restore session", "end restore session"), \
                 gc_paused(), \
-                open_backend(stream, metadata_only=metadata_only, progress=progress) as source:
+                open_backend(stream, metadata_only=metadata_only, progress=progress,
+                             storage_options=storage_options) as source:
             header = source.header
             if header.session_version != 3:
                 raise VersionError(f"session version {header.session_version} cannot be "

@@ -17,10 +17,11 @@ from collections.abc import Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass
 from types import TracebackType
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 from .._containers._hdf5.layout import tag_to_name
 from .._containers.backends import detect_container
+from .._containers.remote import Source, StorageOptions, open_source
 from ..errors import UsageError
 from .info import first_bytes
 
@@ -28,8 +29,6 @@ if TYPE_CHECKING:
     from .._containers._hdf5.view import ArchiveArray, OpenFile
 
 __all__ = ["Archive", "ArchiveObject", "open_archive"]
-
-Source = str | os.PathLike[str] | IO[bytes]
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,10 +134,11 @@ def _as_dask(arrays: Mapping[str, ArchiveArray]) -> dict[str, Any]:
             for loc, array in arrays.items()}
 
 
-def open_archive(source: Source) -> Archive:
-    """Open an HDF5 session file (a path or a readable, seekable binary file) read-only.
+def open_archive(source: Source, *, storage_options: StorageOptions = None) -> Archive:
+    """Open an HDF5 session file (a path, a URL or a readable, seekable binary file) read-only.
 
     Use the archive directly and :meth:`Archive.close` it, or in a ``with`` block.
+    ``storage_options`` go to fsspec when ``source`` is a URL (``s3://bucket/key.h5s``).
 
     Raises:
         UsageError: the file is a session stream (.cxs), which has no random access.
@@ -151,9 +151,8 @@ def open_archive(source: Source) -> Archive:
     name = _name_of(source)
     stack = ExitStack()
     try:
-        stream = source
-        if isinstance(source, (str, os.PathLike)):  # kept open until the archive closes
-            stream = stack.enter_context(open(source, "rb"))  # noqa: SIM115
+        # A path or URL is opened here and kept open until the archive closes.
+        stream = stack.enter_context(open_source(source, storage_options))
         if detect_container(first_bytes(stream)) == "stream":
             raise UsageError(
                 f"{name} is a session stream, which has no index to read parts of it from; "

@@ -16,26 +16,28 @@ from typing import IO, Any, Literal
 
 from .._containers._stream.save import stream_order
 from .._containers._stream.source import StreamSource
-from .._containers.atomic import atomic_path
 from .._containers.backends import open_backend, write_backend
-from .._containers.files import Format, format_for, session_path
+from .._containers.files import Format, replaced, session_target
+from .._containers.remote import StorageOptions, filesystem, is_url
 from .._engine.records import Record, SessionHeader
 from .._engine.walk import SavedSession
 from ..errors import UsageError
 
-__all__ = ["convert", "read_records"]
+__all__ = ["convert", "read_records", "stored_size"]
 
 Compress = Literal["lz4", "gzip"] | None
 
 
 def convert(src: str | os.PathLike[str] | IO[bytes], dst: str | os.PathLike[str], *,
             compress: Compress = "lz4", format: Format | None = None,
-            progress: Callable[[int, int], None] | None = None) -> Path:
+            progress: Callable[[int, int], None] | None = None,
+            storage_options: StorageOptions = None) -> Path | str:
     """Write the session in ``src`` (either container) to ``dst``, crash-safe.
 
     The destination container comes from ``format``, else from dst's suffix (``.cxs``
-    is a stream, anything else HDF5). Returns the path written. ``src`` may be ``dst``:
-    everything is read before the destination is replaced.
+    is a stream, anything else HDF5). Returns the path (or URL) written. ``src`` may be
+    ``dst``: everything is read before the destination is replaced. Either may be a
+    URL; ``storage_options`` go to fsspec for whichever is one.
 
     Raises:
         RestoreError: ``src`` is damaged or not a session file.
@@ -44,24 +46,33 @@ def convert(src: str | os.PathLike[str] | IO[bytes], dst: str | os.PathLike[str]
     """
     if compress not in ("lz4", "gzip", None):
         raise UsageError(f"compress must be 'lz4', 'gzip' or None, not {compress!r}")
-    target = session_path(dst, format)
-    chosen = format_for(target, format)
-    header, records = read_records(src, stream_order_needed=chosen == "stream")
-    with atomic_path(target) as temp:
+    target, chosen = session_target(dst, format)
+    header, records = read_records(src, stream_order_needed=chosen == "stream",
+                                   storage_options=storage_options if is_url(src) else None)
+    with replaced(target, storage_options if is_url(target) else None) as temp:
         write_backend(temp, SavedSession(header, records), format=chosen, compress=compress,
                       progress=progress)
     return target
 
 
+def stored_size(target: Path | str, storage_options: StorageOptions = None) -> int:
+    """The size in bytes of a written file (a path, or a URL asked of its file system)."""
+    if isinstance(target, str) and is_url(target):
+        fs, path = filesystem(target, storage_options)
+        return int(fs.size(path))
+    return Path(target).stat().st_size
+
+
 def read_records(src: str | os.PathLike[str] | IO[bytes], *,
-                 stream_order_needed: bool = False) -> tuple[SessionHeader, list[Record]]:
+                 stream_order_needed: bool = False, storage_options: StorageOptions = None,
+                 ) -> tuple[SessionHeader, list[Record]]:
     """Header and every record of a session file as plain data with ObjectKey references.
 
     A stream's records keep their file order. An HDF5 file does not record one, so
     when a stream is to be written the records are put in dependency order (each
     after the records it refers to), which fails with SaveError on a cycle.
     """
-    with open_backend(src) as source:
+    with open_backend(src, storage_options=storage_options) as source:
         if isinstance(source, StreamSource):
             return source.header, list(source.records.values())
         keys = list(source.keys())

@@ -12,7 +12,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +21,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from .._containers.files import save
+from .._containers.remote import is_url
 from .._core.models import Model
 from .._core.session import Session
 from .._engine.state import State
@@ -92,7 +93,7 @@ class MarkerSet(Model):
 class DemoResult:
     """What the demo wrote and measured; ``verified`` is False when anything differed."""
 
-    path: Path | None
+    path: Path | str | None
     info: SessionInfo
     save_seconds: float
     restore_seconds: float
@@ -171,11 +172,13 @@ def _set_view(session: Session, side: int) -> None:
 
 
 def run_demo(path: str | Path | None = None, *, scale: float = 1.0, out: TextIO | None = None,
-             keep: bool = False, progress: ProgressFactory | None = None) -> DemoResult:
+             keep: bool = False, progress: ProgressFactory | None = None,
+             storage_options: Mapping[str, Any] | None = None) -> DemoResult:
     """Build, save, inspect, restore and verify the demo session; print what happened.
 
     Without ``path`` the file goes to a temporary folder that is removed afterwards
-    unless ``keep``. ``progress(description)`` may supply progress callbacks.
+    unless ``keep``. ``path`` may be a URL (``storage_options`` go to fsspec).
+    ``progress(description)`` may supply progress callbacks.
     """
     out = sys.stdout if out is None else out
     temp: Path | None = None
@@ -183,9 +186,10 @@ def run_demo(path: str | Path | None = None, *, scale: float = 1.0, out: TextIO 
         temp = Path(tempfile.mkdtemp(prefix="sessionh5-demo-"))
         target = temp / "demo.h5s"
     else:
-        target = Path(path)
+        target = path if is_url(path) else Path(path)
     try:
-        result = _run(target, scale, out, progress or (lambda _: nullcontext()))
+        result = _run(target, scale, out, progress or (lambda _: nullcontext()),
+                      storage_options)
     finally:
         if temp is not None and not keep:
             shutil.rmtree(temp, ignore_errors=True)
@@ -195,21 +199,23 @@ def run_demo(path: str | Path | None = None, *, scale: float = 1.0, out: TextIO 
     return result
 
 
-def _run(target: Path, scale: float, out: TextIO, progress: ProgressFactory) -> DemoResult:
+def _run(target: Path | str, scale: float, out: TextIO, progress: ProgressFactory,
+         storage_options: Mapping[str, Any] | None) -> DemoResult:
     print(f"building the demo session (scale {scale:g})", file=out)
     original = build_session(scale)
     start = time.perf_counter()
     with progress("saving") as callback:
-        written = _save(original, target, callback)
+        written = save(original, target, progress=callback,
+                       storage_options=storage_options) or target
     save_seconds = time.perf_counter() - start
-    summary = info(written)
+    summary = info(written, storage_options=storage_options)
     print(f"saved {written} in {save_seconds:.2f} s "
           f"({format_bytes(summary.file_size)} on disk)", file=out)
     print(_indent(repr(summary)), file=out)
     restored = Session(APP_NAME, silent=True)
     start = time.perf_counter()
     with progress("restoring") as callback:
-        restored.restore(written, progress=callback)  # type: ignore[arg-type]
+        restored.restore(written, progress=callback, storage_options=storage_options)
     restore_seconds = time.perf_counter() - start
     print(f"restored in {restore_seconds:.2f} s", file=out)
     problems = tuple(compare_sessions(original, restored))
@@ -218,12 +224,6 @@ def _run(target: Path, scale: float, out: TextIO, progress: ProgressFactory) -> 
     print("verified: restored session equals the original" if not problems else
           f"NOT verified: {len(problems)} differences", file=out)
     return DemoResult(written, summary, save_seconds, restore_seconds, problems)
-
-
-def _save(session: Session, target: Path, callback: Any) -> Path:
-    """Save with the module-level ``save`` (crash-safe, suffix handling)."""
-    written = save(session, target, progress=callback)
-    return written if written is not None else target
 
 
 def _indent(text: str) -> str:

@@ -23,9 +23,10 @@ import numpy as np
 
 from .._containers._stream.source import StreamSource
 from .._containers.backends import detect_container
+from .._containers.remote import Source, StorageOptions, is_url, open_source
 from .._engine.records import ObjectKey, SessionHeader
 from ..errors import CorruptFileError
-from .info import Source, first_bytes, open_input
+from .info import first_bytes
 
 __all__ = ["ObjectChange", "SessionDiff", "ValueChange", "diff"]
 
@@ -91,17 +92,20 @@ class SessionDiff:
     __str__ = __repr__
 
 
-def diff(a: Source, b: Source, *, ignore_metadata: Iterable[str] = ()) -> SessionDiff:
-    """Compare two session files (paths or readable binary files) object by object.
+def diff(a: Source, b: Source, *, ignore_metadata: Iterable[str] = (),
+         storage_options: StorageOptions = None) -> SessionDiff:
+    """Compare two session files (paths, URLs or readable binary files) object by object.
 
     ``ignore_metadata`` names metadata keys left out of the comparison, e.g.
     ``("created", "modified")`` to compare two saves of one session.
+    ``storage_options`` go to fsspec for whichever of ``a`` and ``b`` is a URL.
 
     Raises:
         CorruptFileError: a file is not a session file or is damaged.
     """
     ignored = set(ignore_metadata)
-    with _open_records(a) as left, _open_records(b) as right:
+    with _open_records(a, storage_options) as left, \
+            _open_records(b, storage_options) as right:
         header = _header_changes(left.header, right.header, ignored)
         tags_a, tags_b = left.header.managers, right.header.managers
         keys_a, keys_b = list(left.keys()), list(right.keys())
@@ -117,15 +121,20 @@ def diff(a: Source, b: Source, *, ignore_metadata: Iterable[str] = ()) -> Sessio
             objects_changed=tuple(changed))
 
 
+def _options_for(source: Source, storage_options: StorageOptions) -> Any:
+    """Open ``source``: the storage options go to it only when it is a URL."""
+    return open_source(source, storage_options if is_url(source) else None)
+
+
 def _name(source: Source) -> str | None:
     name = source if isinstance(source, (str, os.PathLike)) else getattr(source, "name", None)
     return os.fsdecode(name) if isinstance(name, (str, bytes, os.PathLike)) else None
 
 
 @contextmanager
-def _open_records(source: Source) -> Iterator[Any]:
+def _open_records(source: Source, storage_options: StorageOptions) -> Iterator[Any]:
     """A RecordSource whose HDF5 arrays stay in the file until compared."""
-    with open_input(source) as stream:
+    with _options_for(source, storage_options) as stream:
         kind = detect_container(first_bytes(stream))
         if kind == "hdf5":
             from .._containers._hdf5.lazy import open_lazy

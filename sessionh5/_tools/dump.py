@@ -6,7 +6,7 @@ import os
 import pprint
 import sys
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import IO, Any, TextIO
 
 import numpy as np
@@ -71,9 +71,13 @@ def dump_lines(source: Any, *, width: int = 100) -> Iterator[str]:
 
 
 def sdump(session: Any, session_file: str | os.PathLike[str] | IO[bytes],
-          output: str | os.PathLike[str] | TextIO | None = None) -> None:
-    """Write a readable dump of a session file's metadata, managers and objects."""
-    with open_backend(session_file) as source:
+          output: str | os.PathLike[str] | TextIO | None = None, *,
+          storage_options: Mapping[str, Any] | None = None) -> None:
+    """Write a readable dump of a session file's metadata, managers and objects.
+
+    ``session_file`` may be a URL; ``storage_options`` then go to fsspec.
+    """
+    with open_backend(session_file, storage_options=storage_options) as source:
         lines = dump_lines(source)
         if output is None:
             _write_lines(lines, sys.stdout)

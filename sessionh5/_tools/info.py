@@ -9,19 +9,17 @@ would need the whole stream, so they are left unknown (None).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import IO, Any, Literal
 
 from .._containers.backends import detect_container
+from .._containers.remote import Source, StorageOptions, open_source
 from ..errors import CorruptFileError, UsageError
 
 __all__ = ["ManagerInfo", "SessionInfo", "filter_plugin_path", "first_bytes", "format_bytes",
-           "info", "open_input"]
-
-Source = str | os.PathLike[str] | IO[bytes]
+           "info"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,15 +93,17 @@ class SessionInfo:
     __str__ = __repr__
 
 
-def info(source: Source) -> SessionInfo:
-    """Summarise a session file (path, str or readable binary file) without loading it.
+def info(source: Source, *, storage_options: StorageOptions = None) -> SessionInfo:
+    """Summarise a session file (a path, a URL or a readable binary file) without loading it.
+
+    ``storage_options`` go to fsspec when ``source`` is a URL.
 
     Raises:
         CorruptFileError: the file is not a session file or is damaged.
-        FileNotFoundError: the path does not exist.
+        FileNotFoundError: the path (or the URL's object) does not exist.
     """
     name = _name_of(source)
-    with open_input(source) as stream:
+    with open_source(source, storage_options) as stream:
         size = _stream_size(stream)
         kind = detect_container(first_bytes(stream))
         if kind == "hdf5":
@@ -120,18 +120,6 @@ def _name_of(source: Source) -> str | None:
     if isinstance(name, (str, bytes, os.PathLike)):
         return os.fsdecode(name)
     return None  # an fd number or no name at all
-
-
-@contextmanager
-def open_input(source: Source) -> Iterator[IO[bytes]]:
-    """A readable binary stream for a path or a file object (left open if given open)."""
-    if isinstance(source, (str, os.PathLike)):
-        with open(source, "rb") as stream:
-            yield stream
-    elif hasattr(source, "read") and hasattr(source, "seek"):
-        yield source
-    else:
-        raise UsageError(f"expected a path or a readable binary file, not {type(source).__name__}")
 
 
 def first_bytes(stream: IO[bytes]) -> bytes:

@@ -15,10 +15,11 @@ import numpy as np
 
 from .._containers._stream.source import StreamSource
 from .._containers.backends import detect_container
+from .._containers.remote import Source, StorageOptions, open_source
 from .._engine.graph import owners
 from .._engine.records import ObjectKey
 from ..errors import CorruptFileError, UsageError
-from .info import Source, first_bytes, format_bytes, open_input
+from .info import first_bytes, format_bytes
 
 __all__ = ["TreeEntry", "render_tree", "session_tree"]
 
@@ -57,13 +58,14 @@ class TreeEntry:
             yield from child.walk(depth + 1)
 
 
-def session_tree(source: Source, path: str | None = None) -> TreeEntry:
+def session_tree(source: Source, path: str | None = None, *,
+                 storage_options: StorageOptions = None) -> TreeEntry:
     """The tree of a session file, or of the subtree at ``path`` (an HDF5-style path).
 
     Raises:
         UsageError: ``path`` names nothing in the file.
     """
-    with open_input(source) as stream:
+    with open_source(source, storage_options) as stream:
         kind = detect_container(first_bytes(stream))
         if kind == "hdf5":
             root = _hdf5_tree(stream)

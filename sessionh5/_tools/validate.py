@@ -10,32 +10,33 @@ stream reader checks its structure and references as it goes).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import IO
 
 from .._containers.backends import HDF5_SIGNATURE
 from .._containers.backends import Progress as ByteCounter
+from .._containers.remote import Source, StorageOptions, open_source
 from ..errors import SessionError
-from .info import first_bytes, open_input
+from .info import first_bytes
 
 __all__ = ["validate"]
 
-Source = str | os.PathLike[str] | IO[bytes]
 Progress = Callable[[int, int], None]
 
 
-def validate(source: Source, *, progress: Progress | None = None) -> list[str]:
+def validate(source: Source, *, progress: Progress | None = None,
+             storage_options: StorageOptions = None) -> list[str]:
     """Every problem found in a session file, one readable line each; empty when sound.
 
     ``progress(done_bytes, total_bytes)`` follows the array data read (HDF5 files).
+    ``source`` may be a URL; ``storage_options`` then go to fsspec.
 
     Raises:
         SessionError: only for bad use (not a path or a binary file); damage is reported
             in the returned list, never raised.
         OSError: the file cannot be opened.
     """
-    with open_input(source) as stream:
+    with open_source(source, storage_options) as stream:
         try:
             first = first_bytes(stream)
         except SessionError as exc:
