@@ -18,13 +18,16 @@ from ._tools.validate import validate
 from ._version import __version__ as __version__
 from .errors import (
     CorruptFileError,
+    MemoryLimitError,
     RestoreError,
     SaveError,
     SessionError,
     UnknownClassError,
+    UnsafeFileError,
     UnsupportedValueError,
     UsageError,
     VersionError,
+    WriteError,
 )
 
 __all__ = [
@@ -32,6 +35,7 @@ __all__ = [
     "Archive",
     "ArchiveObject",
     "CorruptFileError",
+    "MemoryLimitError",
     "Model",
     "Models",
     "RestoreError",
@@ -45,11 +49,13 @@ __all__ = [
     "StateManager",
     "TriggerSet",
     "UnknownClassError",
+    "UnsafeFileError",
     "UnsupportedValueError",
     "UsageError",
     "UserAliases",
     "VersionError",
     "View",
+    "WriteError",
     "convert",
     "diff",
     "info",

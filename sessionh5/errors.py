@@ -4,9 +4,12 @@ The tree::
 
     SessionError                      base of everything below
     ├── SaveError(ValueError)         a session that cannot be written as asked
-    │   └── UnsupportedValueError(TypeError)   a snapshot holds a value no encoding knows
+    │   ├── UnsupportedValueError(TypeError)   a snapshot holds a value no encoding knows
+    │   └── WriteError(OSError)       the target cannot be written (no folder, no room, ...)
     ├── RestoreError(RuntimeError)    anything that goes wrong while reading a file
     │   ├── CorruptFileError          damaged, truncated or not a session file at all
+    │   │   └── UnsafeFileError       reaches outside the file or at unwritten storage
+    │   ├── MemoryLimitError          would need more memory than this process may use
     │   ├── UnknownClassError         a class name this process has not registered
     │   └── VersionError              a layout, session or class version we cannot read
     └── UsageError(ValueError)        a bad argument (an unknown compression, version ...)
@@ -20,13 +23,16 @@ from __future__ import annotations
 
 __all__ = [
     "CorruptFileError",
+    "MemoryLimitError",
     "RestoreError",
     "SaveError",
     "SessionError",
     "UnknownClassError",
+    "UnsafeFileError",
     "UnsupportedValueError",
     "UsageError",
     "VersionError",
+    "WriteError",
 ]
 
 
@@ -42,12 +48,44 @@ class UnsupportedValueError(SaveError, TypeError):
     """A snapshot holds a value that no encoding can store."""
 
 
+class WriteError(SaveError, OSError):
+    """The file cannot be written where asked: a missing folder, no permission, a folder
+    in the way, a full disk.
+
+    Also an OSError: ``errno`` says why and ``filename`` is the path the caller gave
+    (never the temporary file beside it). Whatever was at that path is unchanged.
+    """
+
+    def __init__(self, errno: int, strerror: str, filename: str) -> None:
+        OSError.__init__(self, errno, strerror, filename)
+
+    def __reduce__(self) -> tuple[type, tuple[int, str, str]]:
+        return type(self), (self.errno, self.strerror, self.filename)
+
+
 class RestoreError(SessionError, RuntimeError):
     """Something went wrong while reading a session file."""
 
 
 class CorruptFileError(RestoreError):
     """The file is damaged, truncated or not a session file."""
+
+
+class UnsafeFileError(CorruptFileError):
+    """The file uses an HDF5 feature sessionh5 never writes and will not follow.
+
+    External storage, external or soft links and virtual datasets could make a
+    reader return bytes from outside the file; a chunk that was never written would
+    return whatever memory held. See docs/safety.md.
+    """
+
+
+class MemoryLimitError(RestoreError):
+    """Reading would need more memory than this process may use.
+
+    The limit is the tightest of the machine's memory, the process's address-space
+    and data limits and its cgroup's memory limit, less what is already in use.
+    """
 
 
 class UnknownClassError(RestoreError):

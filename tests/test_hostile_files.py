@@ -8,19 +8,43 @@ tracemalloc, so a refused petabyte array shows up as a small peak).
 from __future__ import annotations
 
 import io
+import json
+import os
 import subprocess
 import sys
 import tracemalloc
 from pathlib import Path
+from typing import Any
 
 import h5py
 import msgpack  # type: ignore[import-untyped]
 import numpy as np
 import pytest
-from craft import edit_hdf5, header_for, raw_stream, write_records
+from craft import (
+    GIB,
+    HOSTILE_HDF5,
+    edit_hdf5,
+    hdf5_bomb,
+    header_for,
+    honest_hdf5,
+    hostile_hdf5,
+    huge_hdf5,
+    outside_files,
+    raw_stream,
+    stream_bomb,
+    write_records,
+)
 from helpers import Box, Holder, new_session
 
-from sessionh5 import CorruptFileError, RestoreError, State, UnknownClassError
+from sessionh5 import (
+    CorruptFileError,
+    MemoryLimitError,
+    RestoreError,
+    State,
+    UnknownClassError,
+    UnsafeFileError,
+)
+from sessionh5._containers import memory
 from sessionh5._containers._hdf5 import layout
 from sessionh5._containers._hdf5.heapguard import looping_heap
 from sessionh5._containers.backends import write_backend
@@ -160,8 +184,30 @@ def _petabyte_hdf5(column: str | None) -> bytes:
 
 @pytest.mark.parametrize("column", [None, layout.T_ORDINAL, layout.T_STATE, layout.T_REF_NODES])
 def test_hdf5_petabyte_dataset_is_refused_before_allocating(column: str | None) -> None:
-    """Declared sizes beyond this machine's memory are refused, naming the dataset."""
-    restore_refused(_petabyte_hdf5(column), RestoreError, "more than this machine's memory")
+    """A petabyte declared in a few bytes has chunks that were never written: refused,
+    naming the dataset, before anything is allocated."""
+    name = "/h/a" if column is None else f"/h/Box/{column}"
+    restore_refused(_petabyte_hdf5(column), UnsafeFileError,
+                    f"dataset '{name}' has parts that were never written")
+
+
+@pytest.mark.parametrize("column", [None, layout.T_STATE])
+def test_hdf5_array_larger_than_the_memory_budget_is_refused(
+        column: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every chunk written, but more bytes than this process may use: MemoryLimitError
+    naming the dataset, before its memory is taken (the budget is lowered to 4 MiB)."""
+    session = new_session(minimal=True)
+    big, small = np.zeros(1_000_000), np.zeros(10)
+    session.h = Holder(a=big if column is None else small,
+                       rows=[Box(v="x" * (5_000_000 if column else 5))])
+    data = io.BytesIO()
+    session.save(data)
+    monkeypatch.setattr(memory, "memory_budget", lambda: 4 << 20)
+    monkeypatch.setattr(memory, "SMALL", 0)
+    name = "/h/a" if column is None else f"/h/Box/{column}"
+    restore_refused(data.getvalue(), MemoryLimitError,
+                    rf"array '{name}' \(shape .*\) needs .* more than the 4 MiB this process "
+                    "may still use")
 
 
 def test_stream_petabyte_array_is_refused_before_allocating() -> None:
@@ -321,3 +367,145 @@ def test_a_key_stored_twice_is_refused(table: str, ordinals: list[int], message:
     data = edit_hdf5(_two_box_tables(), _set_ordinals(table, ordinals))
     with pytest.raises(CorruptFileError, match=message):
         new_session().restore(io.BytesIO(data))
+
+
+# --- every read path, in a child process with a memory limit ---------------------------
+#
+# tests/hostile_worker.py runs restore, the archive view, info (API and command line),
+# ls, dump, diff, validate and convert on each file under RLIMIT_AS, and reports each
+# command's outcome, how far its resident memory rose, whether any output held the
+# secret the files point at (or that was left in freed memory), and whether any
+# outside file was opened at all (inotify).
+
+TESTS = Path(__file__).resolve().parent
+AS_LIMIT_MB = 1536
+RSS_GROWTH_MB = 200
+API_ERRORS = {"CorruptFileError", "UnsafeFileError", "MemoryLimitError"}
+
+
+def run_worker(files: dict[str, bytes], folder: Path, outside: list[Path],
+               skip: tuple[str, ...] = ()) -> dict[tuple[str, str], dict[str, Any]]:
+    """Outcome per (file name, command) of every command on every file, in one child."""
+    scratch = folder / "scratch"
+    scratch.mkdir()
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    args = [sys.executable, str(TESTS / "hostile_worker.py"), "--limit-mb", str(AS_LIMIT_MB),
+            "--scratch", str(scratch), *[f"--watch={p}" for p in outside],
+            *[f"--skip={s}" for s in skip], *[str(folder / name) for name in files]]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), str(TESTS.parent)])}
+    result = subprocess.run(args, capture_output=True, text=True, timeout=600, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    outcomes = [json.loads(line) for line in result.stdout.splitlines()]
+    return {(o["file"], o["command"]): o for o in outcomes}
+
+
+def assert_refused(outcome: dict[str, Any], *phrases: str) -> None:
+    """A command failed cleanly: a SessionError from the API, or the command line's one
+    error line (exit 1; diff exits 2; validate lists the problem), naming ``phrases``."""
+    command = outcome["command"]
+    assert outcome["exit"] == (2 if command == "diff" else 1), outcome
+    if command in ("restore", "archive", "info-api"):
+        assert outcome["error"] in API_ERRORS, outcome
+    elif command == "validate":
+        assert "1 problem(s)" in outcome["message"] or "problem" in outcome["message"], outcome
+    else:
+        assert outcome["error"] is None and outcome["message"].startswith("sessionh5: error: ")
+        assert "\n" not in outcome["message"], outcome
+    for phrase in phrases:
+        assert phrase in outcome["message"], (phrase, outcome)
+
+
+@pytest.fixture(scope="module")
+def structure_outcomes(tmp_path_factory: pytest.TempPathFactory
+                       ) -> dict[tuple[str, str], dict[str, Any]]:
+    """The hostile HDF5 structures of craft.HOSTILE_HDF5, and the honest file they edit."""
+    folder = tmp_path_factory.mktemp("hostile")
+    outside = outside_files(folder)
+    files = {f"{name}.h5s": hostile_hdf5(name, folder) for name in HOSTILE_HDF5}
+    files["honest.h5s"] = honest_hdf5()
+    return run_worker(files, folder, outside)
+
+
+def test_the_honest_file_passes_every_command(
+        structure_outcomes: dict[tuple[str, str], dict[str, Any]]) -> None:
+    """The control: the file the hostile ones are edited from works everywhere."""
+    for (file, _), outcome in structure_outcomes.items():
+        if file == "honest.h5s":
+            assert (outcome["exit"], outcome["error"]) == (0, None), outcome
+            assert outcome["touched"] == [] and not outcome["secret"]
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE_HDF5))
+def test_hdf5_features_reaching_outside_are_refused_on_every_read_path(
+        name: str, structure_outcomes: dict[tuple[str, str], dict[str, Any]]) -> None:
+    """External storage, external and soft links, virtual datasets, unwritten chunks:
+    every command refuses, naming the path; no outside file is opened or read, and no
+    byte of the secret (on disk or left in freed memory) reaches any output."""
+    _, path, phrase = HOSTILE_HDF5[name]
+    outcomes = {c: o for (f, c), o in structure_outcomes.items() if f == f"{name}.h5s"}
+    assert len(outcomes) == 10
+    for command, outcome in outcomes.items():
+        if command == "archive" and "/Box/" in path:  # lists objects and arrays, never
+            assert (outcome["exit"], outcome["error"]) == (0, None)  # a table column
+        else:
+            assert_refused(outcome, path, phrase)
+        if command in ("restore", "info-api") or outcome["error"] is not None:
+            assert outcome["error"] == "UnsafeFileError", outcome
+        assert outcome["touched"] == [], outcome
+        assert not outcome["secret"], outcome
+
+
+@pytest.fixture(scope="module")
+def bomb_outcomes(tmp_path_factory: pytest.TempPathFactory
+                  ) -> dict[tuple[str, str], dict[str, Any]]:
+    """Decompression bombs in each codec and container, and a huge array fully stored."""
+    folder = tmp_path_factory.mktemp("bombs")
+    files = {f"{codec}-chunk.h5s": hdf5_bomb(codec) for codec in ("gzip", "lz4")}
+    files.update({f"{codec}-{where}.cxs": stream_bomb(codec, where)
+                  for codec in ("lz4", "gzip") for where in ("metadata", "record", "count")})
+    files["huge.h5s"] = huge_hdf5(2 * GIB)
+    # diff compares a huge array block by block in bounded memory: it succeeds, slowly
+    return run_worker(files, folder, [], skip=("huge.h5s:diff",))
+
+
+BOMBS = {  # file -> (commands that never read the bomb, what the refusal names)
+    "gzip-chunk.h5s": ({"info", "info-api", "ls"}, "deflate stream holds more than"),
+    "lz4-chunk.h5s": ({"info", "info-api", "ls"}, "LZ4 header says 2147483648 bytes"),
+    "lz4-metadata.cxs": (set(), "2 GiB"),
+    "gzip-metadata.cxs": (set(), "2 GiB"),
+    "lz4-record.cxs": ({"info", "info-api"}, "record 4 (at byte"),
+    "gzip-record.cxs": ({"info", "info-api"}, "record 4 (at byte"),
+    "lz4-count.cxs": ({"info", "info-api"}, "exceeds max_array_len"),
+    "gzip-count.cxs": ({"info", "info-api"}, "exceeds max_array_len"),
+    "huge.h5s": ({"info", "info-api", "ls"}, "needs 2.01 GiB, more than the"),
+}
+
+
+@pytest.mark.parametrize("file", sorted(BOMBS))
+def test_bombs_and_huge_arrays_are_refused_in_bounded_memory(
+        file: str, bomb_outcomes: dict[tuple[str, str], dict[str, Any]]) -> None:
+    """Under RLIMIT_AS of 1.5 GB no command takes 200 MB more than it had, none ends in
+    a MemoryError, and each that reads the bomb refuses it with a SessionError."""
+    untouched, phrase = BOMBS[file]
+    outcomes = {c: o for (f, c), o in bomb_outcomes.items() if f == file}
+    assert len(outcomes) == (9 if file == "huge.h5s" else 10)
+    for command, outcome in outcomes.items():
+        assert outcome["rss_mb"] < RSS_GROWTH_MB, outcome
+        assert "MemoryError:" not in outcome["message"] and outcome["error"] != "MemoryError"
+        if command in untouched:
+            assert (outcome["exit"], outcome["error"]) == (0, None), outcome
+        elif command == "archive" and file.endswith(".cxs"):  # streams have no archive view
+            assert outcome["error"] == "UsageError" and "is a session stream" in \
+                outcome["message"], outcome
+        elif command in ("info", "info-api") and "metadata" in file:
+            assert_refused(outcome, "metadata does not end within its first MiB")
+        else:
+            assert_refused(outcome, phrase)
+
+
+@pytest.mark.parametrize("file", ["lz4-metadata.cxs", "gzip-metadata.cxs", "lz4-record.cxs"])
+def test_info_reads_at_most_the_first_mib_of_a_stream(
+        file: str, bomb_outcomes: dict[tuple[str, str], dict[str, Any]]) -> None:
+    """Whatever the stream declares, info stops after its first MiB."""
+    assert 0 < bomb_outcomes[(file, "info-api")]["bytes_read"] <= 1 << 20

@@ -18,17 +18,18 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import zlib
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
 import h5py
 import numpy as np
 
-from ..._engine.threads import WINDOW, pipelined
-from ...errors import CorruptFileError, RestoreError, UnsupportedValueError
+from ..._engine.threads import WINDOW, WORKERS, pipelined
+from ...errors import CorruptFileError, UnsupportedValueError, UsageError
+from ..memory import check_fits, memory_errors
 from .compression import (
     TINY_NBYTES,
     ChunkCodec,
@@ -38,8 +39,16 @@ from .compression import (
 )
 from .shuffle import scratch_bytes
 
-__all__ = ["CRC_ATTR", "DTYPE_ATTR", "check_allocation", "memory_limit", "read_array",
-           "write_array"]
+__all__ = [
+    "CRC_ATTR",
+    "DTYPE_ATTR",
+    "check_allocation",
+    "chunk_capacity",
+    "index_region",
+    "read_array",
+    "read_region",
+    "write_array",
+]
 
 DTYPE_ATTR = "sessionh5-numpy-dtype"
 CRC_ATTR = "sessionh5-crc32"
@@ -70,40 +79,164 @@ def write_array(parent: h5py.Group, name: str, array: np.ndarray, compression: C
 def read_array(dataset: h5py.Dataset, *, progress: Progress | None = None) -> np.ndarray:
     """Read a dataset written by write_array into a new writable C-contiguous array.
 
+    The caller has the dataset from guard.py (its storage checked); here its declared
+    size is checked against the memory this process may use before anything is
+    allocated, and every chunk is decoded by compression.ChunkCodec, whose decoders
+    never produce more than the chunk's declared size.
+
     Raises:
         CorruptFileError: a checksum fails or the data cannot be decoded; the
             message names the dataset.
+        MemoryLimitError: the array does not fit in the memory this process may use.
     """
     check_allocation(dataset)
     try:
-        marker = dataset.attrs.get(DTYPE_ATTR)
-        stored = _read_stored(dataset, progress or _ignore)
-        return _from_storage(stored, marker)
+        with memory_errors(f"array {dataset.name!r}"):
+            marker = dataset.attrs.get(DTYPE_ATTR)
+            stored = _read_stored(dataset, progress or _ignore)
+            return _from_storage(stored, marker)
     except (OSError, CorruptChunkError) as err:
         raise CorruptFileError(f"array {dataset.name!r} is corrupt or unreadable: {err}") from err
 
 
-def memory_limit() -> int:
-    """This machine's physical memory in bytes: no single dataset may claim more."""
+def read_region(dataset: h5py.Dataset, region: Selection, *, where: str = "",
+                axes: int | None = None) -> np.ndarray:
+    """The stored values in ``region`` (one ``slice(start, stop)`` per axis), read chunk by
+    chunk through the same decoders as read_array: what lazy views hand out.
+
+    ``where`` (" in 'big.h5s'") and ``axes`` (the array's own axes, for strings stored
+    with an extra one) only shape the message naming a damaged chunk.
+
+    Raises:
+        CorruptFileError: a chunk the region touches is corrupt; the message names the
+            array, the chunk and the elements it holds.
+        MemoryLimitError: the region does not fit in the memory this process may use.
+    """
+    shape = tuple(s.stop - s.start for s in region)
+    itemsize = dataset.dtype.itemsize
+    chunk = math.prod(dataset.chunks) * itemsize if dataset.chunks else 0
+    check_fits(math.prod(shape) * itemsize + (WINDOW + 2 * WORKERS) * chunk_capacity(chunk),
+               f"a block of array {dataset.name!r} ({shape} of {dataset.dtype})")
     try:
-        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (AttributeError, ValueError, OSError):  # no sysconf (Windows)
-        return 1 << 40
+        with memory_errors(f"array {dataset.name!r}"):
+            out = np.empty(shape, dataset.dtype)
+            if out.size:
+                _read_region_into(dataset, region, out)
+            return out
+    except _ChunkDamage as err:
+        chunks = dataset.chunks[:axes]
+        index = tuple(o // c for o, c in zip(err.offset, chunks, strict=False))
+        elements = ", ".join(f"{o}:{min(o + c, n)}" for o, c, n in
+                             zip(err.offset, chunks, dataset.shape, strict=False))
+        raise CorruptFileError(f"array {dataset.name!r}{where}: chunk {index} (elements "
+                               f"[{elements}]) fails its checksum or cannot be decoded "
+                               f"({err})") from err
+    except (OSError, CorruptChunkError) as err:
+        raise CorruptFileError(f"array {dataset.name!r}{where} is corrupt or unreadable: "
+                               f"{err}") from err
+
+
+class _ChunkDamage(CorruptChunkError):
+    """A chunk that fails to decode, and where it starts."""
+
+    def __init__(self, offset: tuple[int, ...], err: Exception) -> None:
+        super().__init__(str(err))
+        self.offset = offset
+
+
+def _read_region_into(dataset: h5py.Dataset, region: Selection, out: np.ndarray) -> None:
+    codec = ChunkCodec.from_dataset(dataset) if dataset.chunks else None
+    if codec is None or not _decodable(dataset):
+        if dataset.id.get_create_plist().get_nfilters():
+            raise CorruptChunkError("its HDF5 filters or data type are not ones sessionh5 "
+                                    "writes, and HDF5 would decode them without a size limit")
+        dataset.read_direct(out, region, _origin(out.shape))  # plain bytes: no decoder
+        return
+    chunks = dataset.chunks
+    chunk_nbytes = math.prod(chunks) * out.itemsize
+    capacity = chunk_capacity(chunk_nbytes)
+    corner = tuple(s.start for s in region)
+
+    def decode(chunk_codec: ChunkCodec, data: bytes, offset: tuple[int, ...],
+               sel: Selection) -> int:
+        full = scratch_bytes(chunk_nbytes, "region")
+        try:
+            chunk_codec.decode_into(data, full, chunk_nbytes)
+        except CorruptChunkError as err:
+            raise _ChunkDamage(offset, err) from err
+        values = full.view(out.dtype).reshape(chunks)
+        dest = out[_shifted(sel, corner)]
+        dest[...] = values[_shifted(sel, offset)]
+        return dest.nbytes
+
+    def jobs() -> Iterator[Callable[[], int]]:
+        for number, (offset, sel) in enumerate(_grid(dataset.shape, chunks, region)):
+            buffer = scratch_bytes(capacity, f"stored-{number % WINDOW}")
+            mask, data = _read_raw_chunk(dataset.id, offset, buffer)
+            chunk_codec = _unmasked(codec, dataset, mask) if mask else codec
+            yield partial(decode, chunk_codec, data, offset, sel)
+
+    pipelined(jobs(), _ignore)
+
+
+def _shifted(sel: Selection, origin: tuple[int, ...]) -> Selection:
+    return tuple(slice(s.start - o, s.stop - o) for s, o in zip(sel, origin, strict=True))
+
+
+def index_region(key: Any, shape: tuple[int, ...]) -> tuple[Selection, tuple[Any, ...]]:
+    """For basic indexing (integers, slices, ``...``) of an array of ``shape``: the block
+    to read (one step-1 slice per axis) and the index that picks the result from it."""
+    key = key if isinstance(key, tuple) else (key,)
+    if sum(k is Ellipsis for k in key) > 1:
+        raise IndexError("an index can only have a single ellipsis ('...')")
+    if Ellipsis in key:
+        at = key.index(Ellipsis)
+        key = key[:at] + (slice(None),) * (len(shape) - len(key) + 1) + key[at + 1:]
+    if len(key) > len(shape):
+        raise IndexError(f"too many indices: the array has {len(shape)} dimensions")
+    key = key + (slice(None),) * (len(shape) - len(key))
+    region, picks = [], []
+    for k, n in zip(key, shape, strict=True):
+        if isinstance(k, (int, np.integer)) and not isinstance(k, bool):
+            i = int(k) + n if k < 0 else int(k)
+            if not 0 <= i < n:
+                raise IndexError(f"index {int(k)} is out of bounds for an axis of size {n}")
+            region.append(slice(i, i + 1))
+            picks.append(0)
+        elif isinstance(k, slice):
+            wanted = range(*k.indices(n))
+            if not wanted:
+                region.append(slice(0, 0))
+                picks.append(slice(0, 0))
+                continue
+            low, high = min(wanted[0], wanted[-1]), max(wanted[0], wanted[-1]) + 1
+            region.append(slice(low, high))
+            stop = wanted[-1] - low + (1 if wanted.step > 0 else -1)
+            picks.append(slice(wanted[0] - low, stop if stop >= 0 else None, wanted.step))
+        else:
+            raise UsageError(f"a stored array takes integers, slices and '...' as indices, not "
+                             f"{type(k).__name__}; read it whole first (np.asarray) for more")
+    return tuple(region), tuple(picks)
 
 
 def check_allocation(dataset: h5py.Dataset) -> None:
-    """Refuse a dataset whose declared size exceeds memory, before anything is allocated.
+    """Refuse a dataset whose declared size exceeds the memory budget, before allocating.
 
     A hostile file can declare a chunked dataset of petabytes that occupies a few
     bytes on disk (issue 5); reading it would end in MemoryError or the OOM killer.
+    The cost counted is the array plus the chunk buffers reading it takes.
     """
-    nbytes = math.prod(dataset.shape or ()) * dataset.dtype.itemsize
-    limit = memory_limit()
-    if nbytes > limit:
-        raise RestoreError(
-            f"dataset {dataset.name!r} declares shape {dataset.shape} of {dataset.dtype} "
-            f"({nbytes / 2**30:.3g} GiB), more than this machine's memory "
-            f"({limit / 2**30:.3g} GiB); refusing to read it")
+    itemsize = dataset.dtype.itemsize
+    nbytes = math.prod(dataset.shape or ()) * itemsize
+    chunk = math.prod(dataset.chunks) * itemsize if dataset.chunks else 0
+    buffers = (WINDOW + 2 * WORKERS) * chunk_capacity(chunk) if chunk else 0
+    check_fits(nbytes + buffers, f"array {dataset.name!r} (shape {dataset.shape} of "
+                                 f"{dataset.dtype}, chunks {dataset.chunks})")
+
+
+def chunk_capacity(chunk_nbytes: int) -> int:
+    """The most stored bytes any writer of our filters makes of a chunk this size."""
+    return chunk_nbytes + chunk_nbytes // 64 + 4096
 
 
 # ---- dtypes ---------------------------------------------------------------------------
@@ -258,21 +391,28 @@ def _encode_chunk(codec: ChunkCodec, stored: np.ndarray, offset: tuple[int, ...]
 
 
 def _read_stored(dataset: h5py.Dataset, progress: Progress) -> np.ndarray:
-    """Pick the reader: contiguous, our own chunk decoder, or HDF5's pipeline."""
+    """Pick the reader: contiguous, or our own chunk decoder; HDF5 decodes nothing.
+
+    HDF5's own filters would trust the sizes a chunk declares (its deflate filter
+    inflates without end, the LZ4 filter allocates what the header claims), so a
+    chunked dataset we cannot decode ourselves is read through HDF5 only when it has
+    no filter at all.
+    """
     if dataset.chunks is None:
         return _read_tiny(dataset, progress)
     codec = ChunkCodec.from_dataset(dataset)
-    if codec is None or not _decodable(dataset):
+    if codec is not None and _decodable(dataset):
+        return _read_chunked(dataset, codec, progress)
+    if dataset.id.get_create_plist().get_nfilters() == 0:
         return _read_through_hdf5(dataset, progress)
-    return _read_chunked(dataset, codec, progress)
+    raise CorruptChunkError("its HDF5 filters or data type are not ones sessionh5 writes, "
+                            "and HDF5 would decode them without a size limit")
 
 
 def _decodable(dataset: h5py.Dataset) -> bool:
-    """Raw chunk bytes equal numpy's bytes, and every chunk has been written."""
+    """Raw chunk bytes equal numpy's bytes (guard.py has checked every chunk exists)."""
     dtype = dataset.dtype
-    if dtype.hasobject or dataset.id.get_type().get_size() != dtype.itemsize:
-        return False
-    return dataset.id.get_num_chunks() == math.prod(_counts(dataset.shape, dataset.chunks))
+    return not dtype.hasobject and dataset.id.get_type().get_size() == dtype.itemsize
 
 
 def _read_chunked(dataset: h5py.Dataset, codec: ChunkCodec, progress: Progress) -> np.ndarray:
@@ -285,18 +425,14 @@ def _read_chunked(dataset: h5py.Dataset, codec: ChunkCodec, progress: Progress) 
     """
     out = np.empty(dataset.shape, dataset.dtype)
     chunks = dataset.chunks
-    chunk_nbytes = math.prod(chunks) * out.itemsize
-    capacity = chunk_nbytes + chunk_nbytes // 64 + 4096  # more than our filters ever add
+    capacity = chunk_capacity(math.prod(chunks) * out.itemsize)
 
     def jobs() -> Iterator[Callable[[], int]]:
         for number, (offset, sel) in enumerate(_grid(out.shape, chunks)):
             buffer = scratch_bytes(capacity, f"stored-{number % WINDOW}")
             mask, data = _read_raw_chunk(dataset.id, offset, buffer)
-            if mask:  # HDF5 skipped an optional filter on this chunk: let it decode
-                dataset.read_direct(out, sel, sel)
-                yield partial(int, out[sel].nbytes)
-            else:
-                yield partial(_decode_chunk, codec, data, out, offset, sel, chunks)
+            chunk_codec = _unmasked(codec, dataset, mask) if mask else codec
+            yield partial(_decode_chunk, chunk_codec, data, out, offset, sel, chunks)
 
     pipelined(jobs(), progress)
     return out
@@ -304,11 +440,30 @@ def _read_chunked(dataset: h5py.Dataset, codec: ChunkCodec, progress: Progress) 
 
 def _read_raw_chunk(dsid: h5py.h5d.DatasetID, offset: tuple[int, ...], buffer: np.ndarray
                     ) -> tuple[int, bytes | memoryview]:
-    """``read_direct_chunk`` into ``buffer``; into fresh bytes if the chunk does not fit."""
+    """``read_direct_chunk`` into ``buffer``, which holds the most any writer stores."""
     try:
         return dsid.read_direct_chunk(offset, out=buffer)
-    except ValueError:  # h5py checks the size: a chunk some other writer made larger
-        return dsid.read_direct_chunk(offset)
+    except ValueError as err:  # h5py checks the size before reading anything
+        raise CorruptChunkError(f"chunk at {offset} claims more stored bytes than a chunk "
+                                f"of this size can take ({buffer.size})") from err
+
+
+def _unmasked(codec: ChunkCodec, dataset: h5py.Dataset, mask: int) -> ChunkCodec:
+    """The codec for a chunk that HDF5 stored with some optional filters skipped.
+
+    Bit i of the chunk's filter mask set means filter i of the pipeline was not
+    applied; such a chunk is decoded by the same codec without those filters.
+    """
+    plist = dataset.id.get_create_plist()
+    skipped = {plist.get_filter(i)[0] for i in range(plist.get_nfilters()) if mask >> i & 1}
+    if mask >> plist.get_nfilters():
+        raise CorruptChunkError(f"a chunk's filter mask {mask:#x} names filters the "
+                                "dataset does not have")
+    return replace(codec,
+                   shuffle=0 if h5py.h5z.FILTER_SHUFFLE in skipped else codec.shuffle,
+                   fletcher32=codec.fletcher32 and h5py.h5z.FILTER_FLETCHER32 not in skipped,
+                   method="none" if skipped - {h5py.h5z.FILTER_SHUFFLE,
+                                               h5py.h5z.FILTER_FLETCHER32} else codec.method)
 
 
 def _decode_chunk(codec: ChunkCodec, data: bytes, out: np.ndarray, offset: tuple[int, ...],
@@ -344,13 +499,18 @@ def _counts(shape: tuple[int, ...], chunks: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(math.ceil(n / c) for n, c in zip(shape, chunks, strict=True))
 
 
-def _grid(shape: tuple[int, ...], chunks: tuple[int, ...]
+def _grid(shape: tuple[int, ...], chunks: tuple[int, ...], region: Selection | None = None
           ) -> Iterator[tuple[tuple[int, ...], Selection]]:
-    """Every chunk's offset and its selection in the array, in C order (file order)."""
-    for index in np.ndindex(*_counts(shape, chunks)):
-        offset = tuple(i * c for i, c in zip(index, chunks, strict=True))
-        yield offset, tuple(slice(o, min(o + c, n))
-                            for o, c, n in zip(offset, chunks, shape, strict=True))
+    """Every chunk's offset and its selection in the array, in C order (file order); with
+    ``region``, only the chunks it touches, each selection cut to the region."""
+    if region is None:
+        region = _origin(shape)
+    first = [s.start // c for s, c in zip(region, chunks, strict=True)]
+    last = [-(-s.stop // c) for s, c in zip(region, chunks, strict=True)]
+    for index in np.ndindex(*(b - a for a, b in zip(first, last, strict=True))):
+        offset = tuple((i + a) * c for i, a, c in zip(index, first, chunks, strict=True))
+        yield offset, tuple(slice(max(o, s.start), min(o + c, s.stop))
+                            for o, c, s in zip(offset, chunks, region, strict=True))
 
 
 def _origin(shape: tuple[int, ...]) -> Selection:

@@ -18,6 +18,7 @@ from ...errors import CorruptFileError, SessionError
 from . import layout
 from .arrays import read_array
 from .files import H5_ERRORS, open_hdf5
+from .guard import child_dataset, members, not_followed
 from .header import read_header
 from .reader import HDF5Source
 from .schema import schema_problems
@@ -107,14 +108,16 @@ def _dataset_problems(source: Any) -> Iterator[str]:
         group = source.group(node_id)
         if group.attrs.get(layout.NODE_KIND) != layout.OBJECT_NODE:
             continue
-        for name, item in group.items():
-            if isinstance(item, h5py.Dataset):
-                if item.name in source.arrays_read:
+        for name, kind in members(group):
+            if kind == "dataset":
+                if f"{path}/{name}" in source.arrays_read:
                     continue
                 try:
-                    read_array(item)
+                    read_array(child_dataset(group, name))
                 except SessionError as exc:
                     yield str(exc)
-            elif path + "/" + name not in source.paths:
+            elif kind == "group" and path + "/" + name not in source.paths:
                 yield f"{path}/{name} is a group that no node list entry names"
+            elif kind not in ("group", "other"):
+                yield str(not_followed(f"{path}/{name}", kind, "an array"))
 

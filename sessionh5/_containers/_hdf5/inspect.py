@@ -14,6 +14,7 @@ import h5py
 import numpy as np
 
 from .files import h5_errors
+from .guard import child_dataset, datasets, node_group
 from .header import strings as _strings
 from .header import text as _text
 from .layout import (
@@ -89,16 +90,16 @@ def scan_nodes(file: h5py.File) -> list[NodeEntry]:
 
 def _node(file: h5py.File, path: str, tags: dict[str, str]) -> NodeEntry:
     with h5_errors(path):
-        group = file[path]
+        group = node_group(file, path)
         attrs = group.attrs
         kind = _text(attrs[NODE_KIND])
         top = path.strip("/").split("/", 1)[0]
         tag = tags.get(top) if top != UNOWNED else None
+        found = datasets(group)  # checked even where only their headers are shown
         if kind == TABLE_NODE:
-            rows = int(group[T_ORDINAL].shape[0])
+            rows = int(child_dataset(group, T_ORDINAL).shape[0])
             return NodeEntry(path, kind, _text(attrs[CLASS]), tag, None, rows, (), False)
-        arrays = tuple(_array(name, item) for name, item in group.items()
-                       if isinstance(item, h5py.Dataset))
+        arrays = tuple(_array(d.name.rsplit("/", 1)[-1], d) for d in found)
         ordinal = int(attrs[ORDINAL]) if ORDINAL in attrs else None
         return NodeEntry(path, kind, _text(attrs[CLASS]), tag, ordinal, 1, arrays,
                          path.count("/") == 1 and top in tags)
@@ -117,10 +118,9 @@ def object_datasets(file: h5py.File) -> dict[str, h5py.Dataset]:
     found: dict[str, h5py.Dataset] = {}
     for path in _strings(file.attrs, NODES):  # node kinds only: no table column is read
         with h5_errors(path):
-            group = file[path]
+            group = node_group(file, path)
             if _text(group.attrs.get(NODE_KIND, "")) != OBJECT_NODE:
                 continue
-            for item in group.values():
-                if isinstance(item, h5py.Dataset):
-                    found[item.name] = item
+            for item in datasets(group):
+                found[item.name] = item
     return found

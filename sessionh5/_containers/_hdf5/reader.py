@@ -27,6 +27,7 @@ from .arrays import read_array
 from .closure import reachable
 from .digest import check_digest
 from .files import h5_errors
+from .guard import child_dataset, datasets, node_group
 from .header import read_header, strings, text
 from .places import first_place, node_of, split, split_many
 from .tables import Tables, check_starts, column, no_arrays
@@ -55,6 +56,7 @@ class HDF5Source:
         self.progress = progress
         #: Paths of the datasets read so far (validate reads each array once).
         self.arrays_read: set[str] = set()
+        self._groups: dict[int, h5py.Group] = {}
         self.header = header if header is not None else read_header(file)
         with h5_errors("the node index"):
             self.paths = strings(file.attrs, layout.NODES)
@@ -77,19 +79,14 @@ class HDF5Source:
         self._node_sizes: np.ndarray | None = None  # rows per node, for range checks
         self._single = np.zeros(0, bool)  # True for nodes that are one object
         self.tables = Tables(self)
-        self._groups: dict[int, h5py.Group] = {}
         self._verified: set[int] = set()
 
     def group(self, node_id: int) -> h5py.Group:
         """The node's group, looked up once (h5py path lookups cost microseconds)."""
         group = self._groups.get(node_id)
         if group is None:
-            path = self.paths[node_id]
-            with h5_errors(path):
-                group = self.file[path]
-            if not isinstance(group, h5py.Group):
-                raise CorruptFileError(f"{path} should be a group")
-            self._groups[node_id] = group
+            with h5_errors(self.paths[node_id]):
+                group = self._groups[node_id] = node_group(self.file, self.paths[node_id])
         return group
 
     def node(self, node_id: int) -> _NodeInfo:
@@ -98,7 +95,7 @@ class HDF5Source:
             return info
         path = self.paths[node_id]
         with h5_errors(path):
-            group = self.file[path]
+            group = self.group(node_id)
             attrs = group.attrs
             kind = text(attrs[layout.NODE_KIND])
             class_name = text(attrs[layout.CLASS])
@@ -319,10 +316,9 @@ class HDF5Source:
             return decode_value(text, refs, lambda n: self._array(group, n), session)
 
     def _array(self, group: h5py.Group, name: str) -> np.ndarray:
-        if name not in group or not isinstance(group[name], h5py.Dataset):
-            raise CorruptFileError(f"{group.name} has no dataset {name!r}")
-        self.arrays_read.add(f"{group.name}/{name}")
-        return read_array(group[name], progress=self.progress)
+        dataset = child_dataset(group, name)
+        self.arrays_read.add(dataset.name)
+        return read_array(dataset, progress=self.progress)
 
     def expect(self, keys: Iterable[ObjectKey]) -> None:
         """Set the progress total to the array bytes of ``keys`` (dataset headers only).
@@ -346,7 +342,6 @@ class HDF5Source:
 def _dataset_bytes(group: h5py.Group) -> int:
     """Raw bytes of a node's datasets, from their headers."""
     with h5_errors(f"the arrays of {group.name}"):
-        return sum(math.prod(d.shape or ()) * d.dtype.itemsize for d in group.values()
-                   if isinstance(d, h5py.Dataset))
+        return sum(math.prod(d.shape or ()) * d.dtype.itemsize for d in datasets(group))
 
 

@@ -14,7 +14,9 @@ from typing import Any
 import h5py
 import numpy as np
 
+from ...errors import CorruptFileError
 from . import layout
+from .guard import members, node_group
 
 __all__ = ["layout_document", "load_schema", "schema_problems"]
 
@@ -47,14 +49,15 @@ def layout_document(file: h5py.File) -> dict[str, Any]:
     root = {k: _plain(v) for k, v in file.attrs.items()}
     nodes = []
     for path in root.get(layout.NODES, []):
-        group = file.get(path)
-        if not isinstance(group, h5py.Group):
+        try:
+            group = node_group(file, path)
+        except CorruptFileError:  # missing or not reached through hard links: no attrs
             nodes.append({"path": path, "attrs": {}})
             continue
         nodes.append({
             "path": path,
             "attrs": {k: _plain(v) for k, v in group.attrs.items()},
-            "datasets": [n for n, obj in group.items() if isinstance(obj, h5py.Dataset)],
+            "datasets": [n for n, kind in members(group) if kind == "dataset"],
         })
     return {"root": root, "nodes": nodes}
 

@@ -20,6 +20,7 @@ from . import layout
 from .arrays import check_allocation, read_array
 from .digest import check_digest, column_bytes
 from .files import h5_errors
+from .guard import child_dataset
 from .packed import PackedDecoder
 from .rows import decode_rows, timestamp_suspects
 
@@ -130,9 +131,7 @@ def column(group: h5py.Group, name: str) -> np.ndarray:
     Columns are written like arrays (compressed chunks with Fletcher32, or
     contiguous with a CRC32), so read_array decodes them in threads and checks them.
     """
-    dataset = group[name]
-    if not isinstance(dataset, h5py.Dataset):
-        raise CorruptFileError(f"{group.name}/{name} should be a dataset")
+    dataset = child_dataset(group, name)
     check_allocation(dataset)
     if dataset.ndim != 1:
         raise CorruptFileError(f"{group.name}/{name} should be one-dimensional")

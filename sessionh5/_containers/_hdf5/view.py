@@ -3,24 +3,26 @@
 An archive lives until ``close()`` and its arrays may be kept longer, so every
 read goes through :class:`OpenFile`, which raises a UsageError once the archive is
 closed (h5py would say "identifier is not of specified type"). A slice is read
-through HDF5's filter pipeline, which checks each chunk's Fletcher32; when that
-fails, the chunks under the slice are read one at a time to name the damaged one.
+chunk by chunk by read_region, through the same bounded decoders as a restore
+(never HDF5's own filters), each chunk's checksum checked; a damaged chunk is named
+with the elements it holds.
 """
 
 from __future__ import annotations
 
 import math
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import h5py
 import numpy as np
 
 from ...errors import CorruptFileError, UsageError
-from .arrays import DTYPE_ATTR, _from_storage, read_array
+from .arrays import DTYPE_ATTR, _from_storage, index_region, read_array, read_region
 from .compression import CorruptChunkError
 from .files import h5_errors
+from .guard import child_dataset, node_group
 from .inspect import object_datasets
 
 __all__ = ["ArchiveArray", "OpenFile"]
@@ -59,10 +61,7 @@ class OpenFile:
 
     def array_at(self, group: h5py.Group, name: str) -> ArchiveArray:
         """The array ``name`` of an object node's group, as a lazy array."""
-        item = group.get(name)
-        if not isinstance(item, h5py.Dataset):
-            raise CorruptFileError(f"{group.name} has no dataset {name!r}")
-        return ArchiveArray(self, item)
+        return ArchiveArray(self, child_dataset(group, name))
 
 
 class ArchiveArray:
@@ -114,14 +113,11 @@ class ArchiveArray:
         dataset = self._dataset()
         if dataset.chunks is None:  # small: read whole, with its CRC checked
             return read_array(dataset)[key]  # type: ignore[no-any-return]
-        selection = key if isinstance(key, tuple) else (key,)
-        selection += (slice(None),) * self._extra
+        region, picks = index_region(key, self.shape)
+        region += tuple(slice(0, n) for n in dataset.shape[self.ndim:])
+        stored = read_region(dataset, region, where=f" in {self._owner.name}", axes=self.ndim)
         try:
-            stored = dataset[selection]
-        except OSError as exc:  # HDF5 names no chunk: find it
-            raise CorruptFileError(self._damage(dataset, selection, exc)) from exc
-        try:
-            return _from_storage(np.asarray(stored), self._marker)
+            return _from_storage(stored, self._marker)[picks]  # type: ignore[no-any-return]
         except CorruptChunkError as exc:
             raise CorruptFileError(f"array {self.name!r}: {exc}") from exc
 
@@ -136,49 +132,6 @@ class ArchiveArray:
 
     def _dataset(self) -> h5py.Dataset:
         file = self._owner.file()
+        parent, _, leaf = self.name.rpartition("/")
         with h5_errors(f"array {self.name!r}"):
-            dataset = file[self.name]
-        if not isinstance(dataset, h5py.Dataset):
-            raise CorruptFileError(f"{self.name} should be a dataset")
-        return dataset
-
-    def _damage(self, dataset: h5py.Dataset, selection: tuple[Any, ...], exc: OSError) -> str:
-        """The message for a failed read: the first chunk under the selection that fails."""
-        for box in _chunks_under(dataset, selection):
-            try:
-                dataset[box]
-            except OSError:
-                sizes = dataset.chunks[:self.ndim]
-                chunk = tuple(s.start // c for s, c in zip(box, sizes, strict=False))
-                where = ", ".join(f"{i * c}:{min((i + 1) * c, n)}"
-                                  for i, c, n in zip(chunk, sizes, self.shape, strict=True))
-                return (f"array {self.name!r} in {self._owner.name}: chunk "
-                        f"{chunk} (elements [{where}]) fails its checksum or "
-                        f"cannot be decoded ({exc})")
-        return f"array {self.name!r} in {self._owner.name} is unreadable: {exc}"
-
-
-def _chunks_under(dataset: h5py.Dataset, selection: tuple[Any, ...]) -> Iterator[tuple[slice, ...]]:
-    """The chunk-aligned boxes that cover the bounding box of ``selection``."""
-    box = []
-    axes = iter(range(dataset.ndim))
-    for item in selection:
-        if item is Ellipsis:
-            break
-        axis = next(axes, None)
-        if axis is None:
-            break
-        length = dataset.shape[axis]
-        if isinstance(item, slice):
-            start, stop, step = item.indices(length)
-            low, high = (start, stop) if step > 0 else (stop + 1, start + 1)
-            box.append(slice(max(low, 0), max(min(high, length), 0)))
-        elif isinstance(item, (int, np.integer)):
-            index = int(item) % length if length else 0
-            box.append(slice(index, index + 1))
-        else:
-            box.append(slice(0, length))
-    box += [slice(0, n) for n in dataset.shape[len(box):]]
-    if any(s.stop <= s.start for s in box):
-        return iter(())
-    return dataset.iter_chunks(tuple(box))  # type: ignore[no-any-return]
+            return child_dataset(node_group(file, parent) if parent else file, leaf)

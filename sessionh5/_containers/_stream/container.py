@@ -105,8 +105,10 @@ class _Replay:
         return data
 
 
-def decompressed_chunks(fileobj: BinaryIO) -> Generator[bytes, None, None]:
-    """Yield the file's decompressed bytes in chunks, so the whole file is never in memory."""
+def decompressed_chunks(fileobj: BinaryIO, size: int = CHUNK_SIZE
+                        ) -> Generator[bytes, None, None]:
+    """Yield the file's decompressed bytes in chunks of at most ``size``, reading about as
+    much of the file at a time, so the whole file is never in memory."""
     head = _read_up_to(fileobj, len(HDF5_SIGNATURE))
     if not head:
         raise CorruptFileError("not a session file: the file is empty")
@@ -116,14 +118,14 @@ def decompressed_chunks(fileobj: BinaryIO) -> Generator[bytes, None, None]:
     source = _Replay(head, fileobj)
     if kind == "gzip":
         with gzip.GzipFile(fileobj=source, mode="rb") as reader:  # type: ignore[call-overload]
-            yield from _chunks(reader, "gzip", (gzip.BadGzipFile, zlib.error, EOFError))
+            yield from _chunks(reader, "gzip", (gzip.BadGzipFile, zlib.error, EOFError), size)
     elif kind == "lz4":
-        yield from _lz4_chunks(source)
+        yield from _lz4_chunks(source, size)
     else:
-        yield from _chunks(source, "", ())
+        yield from _chunks(source, "", (), size)
 
 
-def _lz4_chunks(source: _Replay) -> Iterator[bytes]:
+def _lz4_chunks(source: _Replay, size: int) -> Iterator[bytes]:
     """Decompress lz4 frames in 1 MiB steps (LZ4FrameFile works in 8 KiB steps: slow).
 
     Concatenated frames are one stream, as the lz4 format allows; anything else after
@@ -134,12 +136,12 @@ def _lz4_chunks(source: _Replay) -> Iterator[bytes]:
         decompressor = lz4.frame.LZ4FrameDecompressor()
         while not decompressor.eof:
             if decompressor.needs_input:
-                pending = pending or source.read(CHUNK_SIZE)
+                pending = pending or source.read(size)
                 if not pending:
                     raise CorruptFileError("corrupt session file: damaged lz4 compression "
                                            "(the file ends inside an lz4 frame)")
             try:
-                chunk = decompressor.decompress(pending, max_length=CHUNK_SIZE)
+                chunk = decompressor.decompress(pending, max_length=size)
             except RuntimeError as exc:  # lz4 reports any damage as RuntimeError
                 raise CorruptFileError(
                     f"corrupt session file: damaged lz4 compression ({exc})"
@@ -147,7 +149,7 @@ def _lz4_chunks(source: _Replay) -> Iterator[bytes]:
             pending = b""
             if chunk:
                 yield chunk
-        pending = decompressor.unused_data or source.read(CHUNK_SIZE)
+        pending = decompressor.unused_data or source.read(size)
         if not pending:
             return
         if not pending.startswith(LZ4_FRAME_MAGIC[: len(pending)]):
@@ -170,11 +172,12 @@ def _chunks(
     reader: _Replay | gzip.GzipFile | lz4.frame.LZ4FrameFile,
     label: str,
     errors: tuple[type[BaseException], ...],
+    size: int,
 ) -> Iterator[bytes]:
     """Read until the end, turning the decompressor's own errors into CorruptFileError."""
     while True:
         try:
-            chunk = reader.read(CHUNK_SIZE)
+            chunk = reader.read(size)
         except errors as exc:
             raise CorruptFileError(
                 f"corrupt session file: damaged {label} compression ({exc})"

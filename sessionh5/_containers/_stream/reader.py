@@ -18,7 +18,8 @@ import msgpack  # type: ignore[import-untyped]
 
 from ..._engine.gc import gc_paused
 from ..._engine.records import ObjectKey, Record, SessionHeader
-from ...errors import CorruptFileError
+from ...errors import CorruptFileError, MemoryLimitError
+from ..memory import memory_budget, memory_errors, size_text
 from .container import StreamContent, decompressed_chunks, read_header_line
 from .decoding import ValueDecoder
 from .digest import DIGEST_KEY, DIGEST_TAIL, BodyDigest
@@ -26,11 +27,16 @@ from .extcodes import (
     ATTR_INFO_KEY,
     CLASS_VERSIONS_KEY,
 )
+from .lengths import SizeGuard, TooLarge
 
 __all__ = ["read_stream"]
 
 #: The reference raised msgpack's 1 MiB default after it broke real files.
 _MAX_BUFFER = 2**32 - 1
+#: A metadata-only read (``info``) reads at most this much of the file ...
+METADATA_FILE_BYTES = 1 << 20
+#: ... and decodes at most this much of what it decompresses to.
+METADATA_BYTES = 16 << 20
 #: msgpack's first buffer; it doubles for larger values, copying at each step. 16 MiB
 #: saves a quarter of the page faults of reading array-heavy streams (pages of it
 #: that are never written cost nothing).
@@ -40,19 +46,52 @@ _FIRST_BUFFER = 16 << 20
 def read_stream(fileobj: BinaryIO, *, metadata_only: bool = False) -> StreamContent:
     """Decode a whole stream, or only its header line and metadata when ``metadata_only``.
 
+    Nothing the stream declares is allocated unchecked: the whole stream (all of it
+    is kept) and each value in it must fit in the memory this process may use, and a
+    metadata-only read stops after the first MiB of the file (METADATA_FILE_BYTES).
+
     Raises:
         CorruptFileError: damaged, truncated or not a session stream.
+        MemoryLimitError: the stream needs more memory than this process may use.
         VersionError: a stream version other than 3.
     """
-    chunks = decompressed_chunks(fileobj)
+    if metadata_only:  # small steps: the metadata is in the first few KiB of a stream
+        fileobj = _FirstBytes(fileobj, METADATA_FILE_BYTES)  # type: ignore[assignment]
+        sizes = SizeGuard(METADATA_BYTES, METADATA_BYTES)
+        chunks = decompressed_chunks(fileobj, 64 << 10)
+    else:
+        budget = memory_budget()
+        sizes = SizeGuard(budget, budget)
+        chunks = decompressed_chunks(fileobj)
     try:
-        line, rest = read_header_line(chunks)
-        values = _TopLevel(chunks, rest, line.size)
-        with gc_paused():  # tens of thousands of containers would trigger full collections
-            return _read_records(values, SessionHeader(line.app_name, line.version),
-                                 metadata_only)
+        with memory_errors("the session stream"):
+            line, rest = read_header_line(chunks)
+            values = _TopLevel(chunks, rest, line.size, sizes, metadata_only)
+            with gc_paused():  # tens of thousands of containers would trigger full collections
+                return _read_records(values, SessionHeader(line.app_name, line.version),
+                                     metadata_only)
     finally:
         chunks.close()  # closes the decompressor even when we stop early
+
+
+class _FirstBytes:
+    """A file that ends in an error after ``limit`` bytes: a metadata-only read needs the
+    header line and the metadata, which a session writes first, and nothing more."""
+
+    def __init__(self, fileobj: BinaryIO, limit: int) -> None:
+        self._fileobj = fileobj
+        self._left = limit
+
+    def read(self, size: int = -1) -> bytes:
+        if self._left <= 0 and size != 0:
+            raise CorruptFileError(_TOO_MUCH_METADATA)
+        data = self._fileobj.read(self._left if size < 0 else min(size, self._left))
+        self._left -= len(data)
+        return data
+
+
+_TOO_MUCH_METADATA = ("the stream's metadata does not end within its first MiB (a "
+                      "metadata-only read, as info does, reads no further)")
 
 
 def _read_records(values: _TopLevel, header: SessionHeader, metadata_only: bool) -> StreamContent:
@@ -115,7 +154,8 @@ class _Item:
 class _TopLevel:
     """Feeds decompressed chunks to msgpack and yields complete top-level values."""
 
-    def __init__(self, chunks: Iterator[bytes], first: bytes, offset_base: int) -> None:
+    def __init__(self, chunks: Iterator[bytes], first: bytes, offset_base: int,
+                 sizes: SizeGuard, metadata_only: bool) -> None:
         self._chunks = itertools.chain([first], chunks)
         self._decoder = ValueDecoder()
         self._unpacker = msgpack.Unpacker(
@@ -124,10 +164,17 @@ class _TopLevel:
             strict_map_key=False,
             use_list=True,
             max_buffer_size=_MAX_BUFFER,
-            read_size=_FIRST_BUFFER,
+            read_size=min(_FIRST_BUFFER, sizes.value_limit),
+            # checked when msgpack reads the header: a list takes 8 bytes per item at once
+            max_array_len=sizes.value_limit // 8,
+            max_map_len=sizes.value_limit // 2,
         )
         self._fed = 0
+        self._value_start = 0  # where the value being assembled began (msgpack's tell()
+        # moves past the headers of a value it has only begun)
         self._offset_base = offset_base
+        self._sizes = sizes
+        self._metadata_only = metadata_only
         self.count = 0
         self.digest = BodyDigest()
 
@@ -144,17 +191,35 @@ class _TopLevel:
 
     def trailing_bytes(self) -> int:
         """Count what is left after the last value, reading the file to its end."""
-        return self._fed - int(self._unpacker.tell()) + sum(len(chunk) for chunk in self._chunks)
+        extra = self._fed - int(self._unpacker.tell())
+        for chunk in self._chunks:
+            extra += len(chunk)
+            if extra > 1 << 20:  # enough to report; the rest need not be decompressed
+                break
+        return extra
 
     def _feed(self, chunk: bytes) -> None:
         try:
+            self._sizes.check(chunk, self._fed, self._value_start)
             self._unpacker.feed(chunk)
+        except TooLarge as exc:
+            raise self._too_large(exc) from None
         except msgpack.BufferFull as exc:
             raise CorruptFileError(
                 f"corrupt session file: record {self.count + 1} is larger than 4 GiB"
             ) from exc
         self._fed += len(chunk)
         self.digest.feed(chunk)
+
+    def _too_large(self, exc: TooLarge) -> CorruptFileError | MemoryLimitError:
+        if self._metadata_only:
+            return CorruptFileError(_TOO_MUCH_METADATA)
+        where = "the stream" if exc.what == "the whole stream" else \
+            f"record {self.count + 1} (at byte {self._offset_base + self._value_start})"
+        return MemoryLimitError(
+            f"{where}: {exc.what} makes it at least {size_text(exc.needed)} long, more than "
+            f"the {size_text(self._sizes.value_limit)} this process may still use (the "
+            "machine's memory, or a ulimit or container limit)")
 
     def _complete_values(self) -> Iterator[_Item]:
         while True:
@@ -170,6 +235,8 @@ class _TopLevel:
                     f"corrupt session file: record {self.count + 1} (at byte {offset}) "
                     f"cannot be decoded: {exc}"
                 ) from exc
+            self._sizes.value_done()
+            self._value_start = int(self._unpacker.tell())
             self.count += 1
             references = self._decoder.take_references()
             yield _Item(self.count, offset, value, references, int(self._unpacker.tell()))
