@@ -45,6 +45,7 @@ __all__ = [
     "check_allocation",
     "chunk_capacity",
     "index_region",
+    "read_addresses",
     "read_array",
     "read_region",
     "write_array",
@@ -217,6 +218,34 @@ def index_region(key: Any, shape: tuple[int, ...]) -> tuple[Selection, tuple[Any
             raise UsageError(f"a stored array takes integers, slices and '...' as indices, not "
                              f"{type(k).__name__}; read it whole first (np.asarray) for more")
     return tuple(region), tuple(picks)
+
+
+def read_addresses(dataset: h5py.Dataset) -> np.ndarray:
+    """The file addresses an object-reference dataset holds (0: a null reference).
+
+    A reference column is decoded like any array, by our own decoders, into uint64:
+    nothing is dereferenced and HDF5's filters never run (validate compares the
+    addresses with those of the nodes).
+    """
+    kind = dataset.id.get_type()
+    if kind.get_class() != h5py.h5t.REFERENCE or kind.get_size() != 8:
+        raise CorruptFileError(f"{dataset.name} should hold object references")
+    check_allocation(dataset)
+    try:
+        with memory_errors(f"the references {dataset.name!r}"):
+            if dataset.chunks is None:
+                out = np.zeros(dataset.shape, np.uint64)
+                if out.size:
+                    dataset.id.read(h5py.h5s.ALL, h5py.h5s.ALL, out,
+                                    mtype=h5py.h5t.STD_REF_OBJ)
+                return out
+            codec = ChunkCodec.from_dataset(dataset)
+            if codec is None:
+                raise CorruptChunkError("its HDF5 filters are not ones sessionh5 writes")
+            return _read_chunked(dataset, codec, _ignore, np.dtype("<u8"))
+    except (OSError, CorruptChunkError) as err:
+        raise CorruptFileError(f"references {dataset.name!r} are corrupt or unreadable: "
+                               f"{err}") from err
 
 
 def check_allocation(dataset: h5py.Dataset) -> None:
@@ -415,15 +444,17 @@ def _decodable(dataset: h5py.Dataset) -> bool:
     return not dtype.hasobject and dataset.id.get_type().get_size() == dtype.itemsize
 
 
-def _read_chunked(dataset: h5py.Dataset, codec: ChunkCodec, progress: Progress) -> np.ndarray:
-    """Read raw chunks in this thread; check and decode them in the pool into ``out``.
+def _read_chunked(dataset: h5py.Dataset, codec: ChunkCodec, progress: Progress,
+                  dtype: np.dtype | None = None) -> np.ndarray:
+    """Read raw chunks in this thread; check and decode them in the pool into ``out``
+    (of the dataset's dtype, or of ``dtype``: the same bytes seen as another type).
 
     Raw chunks go into WINDOW buffers this thread keeps (chunk i reuses the buffer of
     chunk i - WINDOW, finished by then), so no chunk allocates memory: fresh 1 MiB
     buffers can page-fault on every chunk, which costs more than decoding it. The
     reads stay in this thread: callers may hold h5py's lock (iterating a group does).
     """
-    out = np.empty(dataset.shape, dataset.dtype)
+    out = np.empty(dataset.shape, dataset.dtype if dtype is None else dtype)
     chunks = dataset.chunks
     capacity = chunk_capacity(math.prod(chunks) * out.itemsize)
 

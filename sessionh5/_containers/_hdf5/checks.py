@@ -13,15 +13,17 @@ from collections.abc import Callable, Iterator
 from typing import IO, Any
 
 import h5py
+import numpy as np
 
 from ...errors import CorruptFileError, SessionError
 from . import layout
-from .arrays import read_array
+from .arrays import read_addresses, read_array
 from .files import H5_ERRORS, open_hdf5
 from .guard import child_dataset, members, not_followed
 from .header import read_header
 from .reader import HDF5Source
 from .schema import schema_problems
+from .tables import column
 
 __all__ = ["hdf5_problems"]
 
@@ -60,8 +62,11 @@ def _node_problems(source: Any) -> list[str]:
     problems: list[str] = []
     for key in source.keys():  # noqa: SIM118 - a RecordSource, not a dict
         problems += _key_problems(source, key, H5_ERRORS)
+    nodes = np.array([h5py.h5o.get_info(source.group(n).id).addr
+                      for n in range(len(source.paths))], np.uint64)
     for node_id in range(len(source.paths)):
-        problems += _guarded(lambda n=node_id: list(_reference_problems(source, n)), H5_ERRORS)
+        problems += _guarded(lambda n=node_id: list(_reference_problems(source, n, nodes)),
+                             H5_ERRORS)
     problems += _guarded(lambda: list(_dataset_problems(source)), H5_ERRORS)
     # A bad table fails each of its rows alike: one line each.
     return list(dict.fromkeys(problems))
@@ -81,25 +86,39 @@ def _unresolved(_: Any) -> None:
     """References are checked by id; validation builds no objects."""
 
 
-def _reference_problems(source: Any, node_id: int) -> Iterator[str]:
-    """HDF5 object references must point at the node their ``ref_nodes`` entry names."""
+def _reference_problems(source: Any, node_id: int, nodes: np.ndarray) -> Iterator[str]:
+    """HDF5 object references must point at the node their ``ref_nodes`` entry names.
+
+    References are compared as the file addresses they hold with ``nodes``, the
+    addresses of the node groups by node id: none is followed, and a reference column
+    is decoded by our own bounded decoders (arrays.read_addresses), never by HDF5's
+    filters.
+    """
     group = source.group(node_id)
     path = source.paths[node_id]
     if group.attrs.get(layout.NODE_KIND) == layout.TABLE_NODE:
-        refs, ids = group[layout.T_REFS][()], group[layout.T_REF_NODES][()]
+        addresses = read_addresses(child_dataset(group, layout.T_REFS))
+        ids = column(group, layout.T_REF_NODES)
     elif layout.REFS in group.attrs:
-        refs, ids = group.attrs[layout.REFS], group.attrs[layout.REF_NODES]
+        attr = group.attrs.get_id(layout.REFS)
+        addresses = np.zeros(attr.shape or (), np.uint64)
+        attr.read(addresses, mtype=h5py.h5t.STD_REF_OBJ)
+        ids = np.asarray(group.attrs[layout.REF_NODES])
     else:
         return
-    if len(refs) != len(ids):
-        yield f"{path}: {len(refs)} object references but {len(ids)} reference ids"
+    addresses, ids = addresses.reshape(-1), ids.reshape(-1)
+    if len(addresses) != len(ids) or ids.dtype.kind not in "iu":
+        yield f"{path}: {len(addresses)} object references but {len(ids)} reference ids"
         return
-    for i, (ref, node) in enumerate(zip(refs, ids, strict=True)):
-        target = source.file[ref].name if ref else None
-        expected = source.paths[int(node)] if 0 <= int(node) < len(source.paths) else None
-        if target != expected:
-            yield (f"{path}: reference {i} points at {target}, but its id names node "
-                   f"{int(node)} ({expected})")
+    known = (ids >= 0) & (ids < len(nodes))
+    expected = np.where(known, nodes[np.where(known, ids, 0)], np.uint64(0))
+    paths = {int(a): p for a, p in zip(nodes.tolist(), source.paths, strict=True)}
+    for i in np.flatnonzero((addresses != expected) | ~known).tolist():
+        address, node = int(addresses[i]), int(ids[i])
+        target = paths.get(address, f"an object at address {address:#x}") if address else None
+        named = source.paths[node] if known[i] else None
+        yield (f"{path}: reference {i} points at {target}, but its id names node {node} "
+               f"({named})")
 
 
 def _dataset_problems(source: Any) -> Iterator[str]:
