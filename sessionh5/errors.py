@@ -53,11 +53,15 @@ class WriteError(SaveError, OSError):
     in the way, a full disk.
 
     Also an OSError: ``errno`` says why and ``filename`` is the path the caller gave
-    (never the temporary file beside it). Whatever was at that path is unchanged.
+    (never the temporary file beside it); ``strerror`` is the reason in words. Whatever
+    was at that path before is unchanged, and no temporary file is left behind.
     """
 
     def __init__(self, errno: int, strerror: str, filename: str) -> None:
         OSError.__init__(self, errno, strerror, filename)
+
+    def __str__(self) -> str:
+        return f"cannot save to {self.filename!r}: {self.strerror}"
 
     def __reduce__(self) -> tuple[type, tuple[int, str, str]]:
         return type(self), (self.errno, self.strerror, self.filename)

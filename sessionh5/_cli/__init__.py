@@ -85,6 +85,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except OSError as exc:  # e.g. an object store that cannot be reached
         return _fail(str(exc), code=code)
+    except MemoryError:  # the readers say which part; this is the last net
+        return _fail("out of memory (the machine's, or a ulimit or container limit)",
+                     code=code)
     except KeyboardInterrupt:
         return _fail("interrupted", code=130)
 

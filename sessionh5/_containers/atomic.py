@@ -4,6 +4,11 @@ A reader that has the old file open keeps reading the old inode; a crash at any
 moment leaves either the complete old file or the complete new one, plus at most
 one temporary file named ``.<name>.<random>.tmp`` in the same folder.
 
+A target that cannot be written (a missing folder, no permission, a folder in its
+place) is refused before any work starts, and a write that fails (a full disk, a
+file-size limit) removes the temporary file; either way WriteError names the path
+the caller gave, with the operating system's error chained.
+
 :func:`atomic_url` does the same for a URL: the file is written in a local scratch
 folder, then uploaded so that it appears under its name only when whole. An object
 store (S3 and compatibles, GCS, Azure) makes an object visible only when its upload
@@ -14,7 +19,9 @@ under a temporary name first, then renamed.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import re
 import secrets
 import tempfile
 from collections.abc import Iterator
@@ -22,10 +29,10 @@ from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from ..errors import SaveError, UsageError
+from ..errors import SaveError, SessionError, UsageError, WriteError
 from .remote import StorageOptions, filesystem, protocol
 
-__all__ = ["TEMP_SUFFIX", "atomic_path", "atomic_url"]
+__all__ = ["TEMP_SUFFIX", "atomic_path", "atomic_url", "check_target"]
 
 TEMP_SUFFIX = ".tmp"
 
@@ -45,10 +52,18 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
 
     The temporary file is in the target's folder (a rename across file systems is
     not atomic) and is removed if the body fails.
+
+    Raises:
+        WriteError: ``target`` cannot be written (checked first), or writing failed.
     """
     target = Path(target)
-    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=TEMP_SUFFIX,
-                                dir=target.parent)
+    check_target(target)
+    try:
+        fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=TEMP_SUFFIX,
+                                    dir=target.parent)
+    except OSError as exc:
+        raise WriteError(exc.errno or errno.EIO, exc.strerror or str(exc), str(target)) \
+            from exc
     os.close(fd)
     temp = Path(name)
     try:
@@ -59,10 +74,62 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
         else:
             os.chmod(temp, 0o666 & ~_umask())
         os.replace(temp, target)
-    except BaseException:
+    except BaseException as exc:
         temp.unlink(missing_ok=True)
-        raise
+        error = _write_error(exc, target, temp)
+        if error is None:
+            raise
+        raise error from exc
     _fsync_path(target.parent, directory=True)
+
+
+def check_target(target: Path) -> None:
+    """Refuse a target no save can write, before any work starts (nothing is created).
+
+    Raises:
+        WriteError: the folder is missing or not a folder, the target is a folder (or
+            another non-file), or this process may not create files in the folder.
+    """
+    folder = target.parent
+    if not folder.exists():
+        raise WriteError(errno.ENOENT, f"the folder {str(folder)!r} does not exist", str(target))
+    if not folder.is_dir():
+        raise WriteError(errno.ENOTDIR, f"{str(folder)!r} is not a folder", str(target))
+    if target.is_dir():
+        raise WriteError(errno.EISDIR, "it is a folder; name a file in it instead", str(target))
+    if target.exists() and not target.is_file():
+        raise WriteError(errno.EINVAL, "it is not a regular file (a save replaces the file "
+                                       "there; write to a stream instead)", str(target))
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise WriteError(errno.EACCES, f"no permission to create files in {str(folder)!r}",
+                         str(target))
+
+
+def _write_error(exc: BaseException, target: Path, temp: Path) -> WriteError | None:
+    """The WriteError for a failed write, or None when ``exc`` is not about the file.
+
+    HDF5 reports a failed write as a RuntimeError or OSError whose text (or whose
+    context) holds the errno and names the temporary file; the stream writer's
+    OSError names no file. An OSError naming another file (an application's own,
+    during the walk) is not about this one.
+    """
+    if isinstance(exc, (SessionError, KeyboardInterrupt)):
+        return None
+    code = None
+    seen: BaseException | None = exc
+    while seen is not None and code is None:
+        if isinstance(seen, OSError) and seen.filename not in (None, str(temp)):
+            return None
+        if isinstance(seen, OSError) and seen.errno in errno.errorcode:
+            code = seen.errno
+        elif isinstance(seen, (OSError, RuntimeError)):
+            found = re.search(r"errno = (\d+)", str(seen))
+            code = int(found.group(1)) if found else None
+        seen = seen.__cause__ or seen.__context__
+    if code is None:
+        return None
+    kept = "the file there is unchanged" if target.exists() else "nothing was written"
+    return WriteError(code, f"{os.strerror(code)}; {kept}", str(target))
 
 
 def _umask() -> int:

@@ -17,6 +17,7 @@ from typing import IO, Any, Literal
 from .._engine.records import SessionHeader
 from .._engine.walk import RowFormat, SavedSession
 from ..errors import CorruptFileError, UsageError
+from .memory import memory_errors
 from .remote import StorageOptions, open_source
 
 __all__ = ["HDF5_SIGNATURE", "Progress", "detect_container", "open_backend", "row_format",
@@ -118,7 +119,8 @@ def open_backend(source: Target, *, metadata_only: bool = False,
         from ._stream import read_stream
         from ._stream.source import StreamSource
 
-        yield StreamSource(read_stream(source, metadata_only=metadata_only))
+        with memory_errors("the session stream"):  # all of it is in memory while restoring
+            yield StreamSource(read_stream(source, metadata_only=metadata_only))
     elif not first:
         raise CorruptFileError("the file is empty; it is not a session file")
     else:

@@ -78,6 +78,9 @@ def save(session: Any, path: str | os.PathLike[str] | IO[bytes], version: int = 
     Raises:
         SaveError: the session cannot be written, or the upload failed (an earlier
             object under the URL is then left as it was).
+        WriteError: the path cannot be written (a missing folder, no permission, a
+            folder in the way: checked before the session is walked), or the write
+            failed (a full disk); the file at the path is unchanged.
     """
     if compress not in ("lz4", "gzip", None):
         raise UsageError(f"compress must be 'lz4', 'gzip' or None, not {compress!r}")

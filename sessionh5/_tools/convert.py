@@ -16,6 +16,7 @@ from typing import IO, Any, Literal
 
 from .._containers._stream.save import stream_order
 from .._containers._stream.source import StreamSource
+from .._containers.atomic import check_target
 from .._containers.backends import open_backend, write_backend
 from .._containers.files import Format, replaced, session_target
 from .._containers.remote import StorageOptions, filesystem, is_url
@@ -42,11 +43,15 @@ def convert(src: str | os.PathLike[str] | IO[bytes], dst: str | os.PathLike[str]
     Raises:
         RestoreError: ``src`` is damaged or not a session file.
         SaveError: a stream was asked for but the objects form a cycle.
+        WriteError: ``dst`` cannot be written (checked before ``src`` is read), or
+            writing failed (a full disk); whatever was at ``dst`` is unchanged.
         UsageError: an unknown compression or format.
     """
     if compress not in ("lz4", "gzip", None):
         raise UsageError(f"compress must be 'lz4', 'gzip' or None, not {compress!r}")
     target, chosen = session_target(dst, format)
+    if not is_url(target):
+        check_target(Path(target))  # before reading: a target that cannot be written fails now
     header, records = read_records(src, stream_order_needed=chosen == "stream",
                                    storage_options=storage_options if is_url(src) else None)
     with replaced(target, storage_options if is_url(target) else None) as temp:

@@ -18,6 +18,7 @@ import h5py
 
 from ..._engine.walk import SavedSession
 from ...errors import CorruptFileError, SessionError
+from ..memory import memory_errors
 from .compression import Compression
 from .heapguard import HeapGuard
 from .writer import write_session
@@ -46,18 +47,21 @@ def open_hdf5(source: str | os.PathLike[str] | IO[bytes]) -> Iterator[h5py.File]
     """Open a session file read-only, every read passing the global-heap guard.
 
     The one way sessionh5 opens files for reading, so no reader can be led into
-    the HDF5 library's endless loop on a damaged heap (see heapguard.py).
+    the HDF5 library's endless loop on a damaged heap (see heapguard.py), and a
+    MemoryError while the file is open ends as a MemoryLimitError that says so.
+    Groups and datasets are then reached through guard.py only.
     """
     if isinstance(source, (str, os.PathLike)):
         with open(source, "rb") as stream, open_hdf5(stream) as file:
             yield file
         return
-    try:
-        file = h5py.File(HeapGuard(source), "r")
-    except H5_ERRORS as exc:
-        raise CorruptFileError(f"cannot open the HDF5 file: {exc}") from exc
-    with file:
-        yield file
+    with memory_errors("the session file"):
+        try:
+            file = h5py.File(HeapGuard(source), "r")
+        except H5_ERRORS as exc:
+            raise CorruptFileError(f"cannot open the HDF5 file: {exc}") from exc
+        with file:
+            yield file
 
 
 def write_file(target: str | os.PathLike[str] | IO[bytes], saved: SavedSession, *,
