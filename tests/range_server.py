@@ -21,7 +21,7 @@ _RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
 
 
 class RangeServer(ThreadingHTTPServer):
-    """Serves ``root``; ``sent`` and ``requests`` count body bytes and GET requests."""
+    """Serves ``root``; ``sent`` counts body bytes, ``requests`` GET and HEAD requests."""
 
     daemon_threads = True
 
@@ -41,10 +41,12 @@ class RangeServer(ThreadingHTTPServer):
             self.sent = 0
             self.requests = 0
 
-    def count(self, nbytes: int) -> None:
+    def count(self, nbytes: int, *, request: bool = False) -> None:
+        """Count a request and/or body bytes, before they are sent: a client that has
+        read everything must find it counted (a reset right after is exact)."""
         with self.lock:
             self.sent += nbytes
-            self.requests += 1
+            self.requests += int(request)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -58,6 +60,7 @@ class _Handler(BaseHTTPRequestHandler):
         return path if path.is_file() and self.server.root in path.parents else None
 
     def do_HEAD(self) -> None:
+        self.server.count(0, request=True)
         path = self._file()
         if path is None:
             self.send_error(404)
@@ -68,6 +71,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
 
     def do_GET(self) -> None:
+        self.server.count(0, request=True)
         path = self._file()
         if path is None:
             self.send_error(404)
@@ -106,12 +110,12 @@ class _Handler(BaseHTTPRequestHandler):
                 block = f.read(min(1 << 20, length - sent))
                 if not block:
                     break
+                self.server.count(len(block))
                 try:
                     self.wfile.write(block)
                 except (BrokenPipeError, ConnectionResetError):
                     break
                 sent += len(block)
-        self.server.count(sent)
 
 
 @contextmanager

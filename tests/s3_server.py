@@ -43,7 +43,7 @@ class S3Server:
     @property
     def storage_options(self) -> dict[str, Any]:
         return {"endpoint_url": self.url, "key": CREDENTIALS["AWS_ACCESS_KEY_ID"],
-                "secret": CREDENTIALS["AWS_SECRET_ACCESS_KEY"], "skip_instance_cache": True}
+                "secret": CREDENTIALS["AWS_SECRET_ACCESS_KEY"]}
 
     def reset(self) -> None:
         with self.lock:

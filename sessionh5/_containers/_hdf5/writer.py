@@ -31,7 +31,7 @@ from .metadata import write_metadata
 from .packed import PackedValue, as_packed, as_tagged_json, encode_record
 from .places import first_place, node_of, split_many
 
-__all__ = ["write_session"]
+__all__ = ["array_bytes", "encode_records", "write_session"]
 
 _STR = h5py.string_dtype()
 _Encoded = EncodedValue | PackedValue
@@ -173,7 +173,6 @@ class _Writer:
             attrs[layout.REF_ROWS] = rows
         for name, array in enc.arrays.items():
             write_array(group, name, array, self.compression, progress=self.progress)
-            self.raw_bytes += array.nbytes
         attrs.create(layout.DIGEST, attrs_digest(attrs), dtype=_STR)
 
     def write_table(self, node: _Node, encoded: dict[ObjectKey, _Encoded]) -> None:
@@ -255,31 +254,50 @@ def _ref_column_options(compression: Compression, count: int) -> dict[str, Any]:
     return options
 
 
+def encode_records(header: SessionHeader, records: list[Record]) -> dict[ObjectKey, _Encoded]:
+    """Every record's encoded data: as walked, or encoded now from plain values."""
+    managers = set(header.managers.values())
+    return {r.key: r.data if isinstance(r.data, (EncodedValue, PackedValue))
+            else encode_record(r.data, row=r.key not in managers) for r in records}
+
+
+def array_bytes(encoded: dict[ObjectKey, _Encoded]) -> int:
+    """The raw bytes of every array the records hold."""
+    return sum(a.nbytes for e in encoded.values() for a in e.arrays.values())
+
+
 def write_session(file: h5py.File, header: SessionHeader, records: list[Record],
                   compression: Compression, progress: Any = None,
-                  owners: dict[ObjectKey, str] | None = None) -> None:
+                  owners: dict[ObjectKey, str] | None = None,
+                  encoded: dict[ObjectKey, _Encoded] | None = None) -> None:
     """Write a whole session into an open, empty HDF5 file.
 
     Record data is either already encoded (a walked session) or plain values with
-    ObjectKey references (a converted stream). ``owners`` maps each key to the tag
-    of the first manager that reaches it, when the walk knows (else it is found here).
-    ``progress`` is called with byte
-    increments of array data; its ``total`` attribute is set first when it has one.
+    ObjectKey references (a converted stream); ``encoded`` is what
+    :func:`encode_records` made of them, when the caller has it. ``owners`` maps each
+    key to the tag of the first manager that reaches it, when the walk knows (else it
+    is found here). ``progress`` is called with byte increments of array data; its
+    ``total`` attribute is set first when it has one.
+
+    The root attributes are written (and flushed) before anything else, so they sit
+    right after the superblock: ``metadata_only``, ``info`` and every restore read
+    them first, and a remote reader then finds them in its first block.
     """
-    managers = set(header.managers.values())
-    encoded = {r.key: r.data if isinstance(r.data, (EncodedValue, PackedValue))
-               else encode_record(r.data, row=r.key not in managers) for r in records}
-    if hasattr(progress, "total"):
-        progress.total = sum(a.nbytes for e in encoded.values() for a in e.arrays.values())
+    if encoded is None:
+        encoded = encode_records(header, records)
     writer = _Writer(file, header, compression, progress)
+    writer.raw_bytes = array_bytes(encoded)
+    if hasattr(progress, "total"):
+        progress.total = writer.raw_bytes
     writer.place(records, encoded, owners)
+    writer.write_root()
+    file.flush()  # gives the root attributes' heap and index their places now
     writer.create_groups()
     for node in writer.nodes:
         if node.kind == layout.OBJECT_NODE:
             writer.write_object(node, encoded[node.keys[0]])
         else:
             writer.write_table(node, encoded)
-    writer.write_root()
 
 
 def _library_version() -> str:
