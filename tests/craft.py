@@ -198,6 +198,12 @@ def _missing_chunk(folder: Any, file: h5py.File) -> None:
     _replace(file["/h"], "a", dcpl=plist).id.write_direct_chunk((0,), first[1], first[0])
 
 
+def _sparse_petabyte(folder: Any, file: h5py.File) -> None:
+    """/h/a declaring 8 PiB in chunks none of which exists: a file of a few KiB."""
+    del file["/h/a"]
+    file["/h"].create_dataset("a", shape=(2**25, 2**25), dtype=np.float64, chunks=(256, 256))
+
+
 def _unwritten_contiguous(folder: Any, file: h5py.File) -> None:
     """A contiguous column created but never written, with HDF5 told never to fill it."""
     plist = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
@@ -216,6 +222,7 @@ HOSTILE_HDF5: dict[str, tuple[Callable[[Any, h5py.File], None], str, str]] = {
     "virtual-dataset-outside": (_virtual("other.h5", "/x"), "'/h/a'", "virtual dataset"),
     "virtual-dataset-inside": (_virtual(".", "/hidden"), "'/h/a'", "virtual dataset"),
     "missing-chunk": (_missing_chunk, "'/h/a'", "never written"),
+    "sparse-petabyte": (_sparse_petabyte, "'/h/a'", "never written"),
     "unwritten-contiguous-column": (_unwritten_contiguous, "'/h/Box/ref_start'",
                                     "never written"),
 }

@@ -12,6 +12,8 @@ for values that outgrow a few MiB (see reader.py).
 
 from __future__ import annotations
 
+import numpy as np
+
 __all__ = ["DeclaredSizes", "SizeGuard", "TooLarge"]
 
 
@@ -32,8 +34,33 @@ _LENGTHS = {0xC4: (2, 1, "p"), 0xC5: (3, 2, "p"), 0xC6: (5, 4, "p"),  # bin
             0xC7: (3, 1, "p"), 0xC8: (4, 2, "p"), 0xC9: (6, 4, "p"),  # ext: length, type
             0xD9: (2, 1, "p"), 0xDA: (3, 2, "p"), 0xDB: (5, 4, "p"),  # str
             0xDC: (3, 2, "a"), 0xDD: (5, 4, "a"), 0xDE: (3, 2, "m"), 0xDF: (5, 4, "m")}
+
+
+#: The one-byte items: small ints, nil, false, true.
+_ONE_BYTE = np.zeros(256, bool)
+_ONE_BYTE[[*range(0x80), 0xC0, 0xC2, 0xC3, *range(0xE0, 0x100)]] = True
+
+
+def _runs() -> dict[int, tuple[int, int]]:
+    """Per first byte of a fixed-size item: its size and its kind (-1: any one-byte item,
+    else the byte itself): lists of numbers are most of a large value's items."""
+    runs = {int(byte): (1, -1) for byte in np.flatnonzero(_ONE_BYTE)}
+    runs.update({byte: (1 + payload, byte) for byte, payload in _FIXED_PAYLOAD.items()})
+    return runs
+
+
+def _run_length(data: bytes | memoryview, at: int, step: int, kind: int, most: int) -> int:
+    """How many items of the same kind (see _runs) follow each other from ``at``, up to
+    ``most``, whole within ``data``: numpy looks at every ``step``-th byte."""
+    heads = np.frombuffer(data, np.uint8)[at:at + step * most:step]
+    same = _ONE_BYTE[heads] if kind < 0 else heads == kind
+    count = int(same.argmin()) if not same.all() else len(heads)
+    return count if at + count * step <= len(data) else count - 1
+
+
 _WHAT = {"p": "a string, binary or extension value", "a": "an array's item count",
          "m": "a map's item count"}
+_RUNS = _runs()
 
 
 class DeclaredSizes:
@@ -65,14 +92,22 @@ class DeclaredSizes:
         open_ = self._open
         while i < size and open_:
             byte = data[i]
-            if byte <= 0x7F or byte >= 0xE0:  # small ints, most of a list of numbers
-                open_[-1] -= 1
-                i += 1
-                while open_ and open_[-1] == 0:
-                    open_.pop()
-                continue
+            run = _RUNS.get(byte)
+            if run is not None:  # numbers, nil, bools: fixed sizes, nothing declared
+                step, kind = run
+                after = i + step
+                if after < size and _RUNS.get(data[after]) is run:  # a run: at C speed
+                    items = _run_length(data, i, step, kind, open_[-1])
+                else:
+                    items = 1 if after <= size else 0  # 0: cut by the chunk's end
+                if items:
+                    open_[-1] -= items
+                    i += items * step
+                    while open_ and open_[-1] == 0:
+                        open_.pop()
+                    continue
             head, payload, count, kind = 1, 0, 0, ""
-            if byte in (0xC0, 0xC2, 0xC3):
+            if byte <= 0x7F or byte >= 0xE0 or byte in (0xC0, 0xC2, 0xC3):
                 pass
             elif byte <= 0x8F:
                 count = 2 * (byte & 0x0F)
