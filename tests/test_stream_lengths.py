@@ -23,7 +23,7 @@ VALUES = [
     msgpack.ExtType(5, b"x" * 17), msgpack.ExtType(5, b"x" * 70_000),
     [msgpack.ExtType(1, b"r" * 9), {"a": b"q" * 255}],
     [1.5] * 50 + list(range(300)) + [2**40] * 20 + [None, True] * 9 + [[0.5] * 3] * 4,
-    dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc),  # the timestamp extension
+    dt.datetime(2020, 1, 1, tzinfo=dt.UTC),  # the timestamp extension
 ]
 
 
