@@ -60,8 +60,8 @@ def _guarded(check: Callable[[], list[str]], errors: tuple[type[Exception], ...]
 def _node_problems(source: Any) -> list[str]:
     """Per object: digest and ids, state and arrays; then HDF5 references and all datasets."""
     problems: list[str] = []
-    for key in source.keys():  # noqa: SIM118 - a RecordSource, not a dict
-        problems += _key_problems(source, key, H5_ERRORS)
+    for node in source.nodes:
+        problems += _table_problems(source, node.keys)
     nodes = np.array([h5py.h5o.get_info(source.group(n).id).addr
                       for n in range(len(source.paths))], np.uint64)
     for node_id in range(len(source.paths)):
@@ -70,6 +70,17 @@ def _node_problems(source: Any) -> list[str]:
     problems += _guarded(lambda: list(_dataset_problems(source)), H5_ERRORS)
     # A bad table fails each of its rows alike: one line each.
     return list(dict.fromkeys(problems))
+
+
+def _table_problems(source: Any, keys: list[Any]) -> list[str]:
+    """One node's objects loaded together as a restore loads them (rows in bulk); a
+    node that fails is loaded again object by object, so each problem is named."""
+    try:
+        for _ in source.load_many(keys, _unresolved):
+            pass
+    except (SessionError, *H5_ERRORS):
+        return [p for key in keys for p in _key_problems(source, key, H5_ERRORS)]
+    return []
 
 
 def _key_problems(source: Any, key: Any, errors: tuple[type[Exception], ...]) -> list[str]:
