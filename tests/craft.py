@@ -81,11 +81,14 @@ def resign(file: h5py.File) -> None:
             continue
         columns: list[bytes] = []
         if group.attrs.get(layout.NODE_KIND) == layout.TABLE_NODE:
-            if any(group[name].size > 2**24 for name in layout.TABLE_COLUMNS):
+            names = list(layout.TABLE_COLUMNS)
+            if layout.T_ARRAY_START in group:  # layout 3: its rows hold pooled arrays
+                names += layout.ARRAY_COLUMNS
+            if any(group[name].size > 2**24 for name in names):
                 continue  # an absurd column: the reader must refuse it before any digest
-            for name in layout.TABLE_COLUMNS:
+            for name in names:
                 _recrc(group[name])
-            columns = [column_bytes(group[name][()]) for name in layout.TABLE_COLUMNS]
+            columns = [column_bytes(group[name][()]) for name in names]
         group.attrs[layout.DIGEST] = attrs_digest(group.attrs, columns)
     file.attrs[layout.DIGEST] = attrs_digest(file.attrs)
 

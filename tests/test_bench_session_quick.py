@@ -17,7 +17,8 @@ def test_quick_session_benchmark_prints_its_tables(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     for row in ("h5py LZ4 write", "msgpack+lz4 write", "sessionh5 lz4 save",
                 "sessionh5 lz4 path save (fsync)", "sessionh5 lz4 restore", "pickle+lz4 dump",
-                "sessionh5 restore", "metadata_only, W1 file", "info, W1 file",
+                "sessionh5 restore", "sessionh5 validate", "metadata_only, W1 file",
+                "info, W1 file",
                 "restore managers=['atoms']", "open_archive: one volume plane"):
         assert row in out.stdout
     assert "hickle" in out.stdout or "hickle is not installed" in out.stdout

@@ -34,6 +34,8 @@ LAYOUTS = Path(__file__).resolve().parent / "data" / "layouts"
 GOLDEN = sorted(p for p in LAYOUTS.glob("v*/session-*") if p.suffix in (".h5s", ".cxs"))
 #: Every kind of value in layout 2's table rows (written once, like the files above).
 ROWS = LAYOUTS / "v2" / "rows-lz4.h5s"
+#: The same session in layout 3, whose rows keep their arrays in the tables' pools.
+ROWS_FILES = [ROWS, LAYOUTS / "v3" / "rows-lz4.h5s"]
 #: Metadata that depends on when and where the files were written.
 TIMESTAMPS = {"created", "modified", "generator", "dateCopyrighted", "session_version"}
 
@@ -55,12 +57,12 @@ def test_golden_files_exist() -> None:
         f"v{version}/{name}" for version in sorted(READABLE_LAYOUTS) for name in names]
     assert sorted(p.relative_to(LAYOUTS).as_posix() for p in LAYOUTS.glob("v*/*")
                   if p.suffix in (".h5s", ".cxs")) == sorted(
-        [p.relative_to(LAYOUTS).as_posix() for p in GOLDEN] + ["v2/rows-lz4.h5s"])
+        [p.relative_to(LAYOUTS).as_posix() for p in GOLDEN + ROWS_FILES])
     assert sum(p.stat().st_size for p in GOLDEN) < 200_000
-    assert ROWS.stat().st_size < 100_000
+    assert all(p.stat().st_size < 100_000 for p in ROWS_FILES)
 
 
-@pytest.mark.parametrize("path", [p for p in GOLDEN if p.suffix == ".h5s"] + [ROWS],
+@pytest.mark.parametrize("path", [p for p in GOLDEN if p.suffix == ".h5s"] + ROWS_FILES,
                          ids=lambda p: p.relative_to(LAYOUTS).as_posix())
 def test_golden_hdf5_file_has_its_folders_layout_version(path: Path) -> None:
     """A file in ``v<N>/`` was written by layout N's writer (so each reader path runs)."""
@@ -89,7 +91,8 @@ def test_golden_file_restores_to_the_expected_session(path: Path) -> None:
     assert plain == {"title": "golden v1"}
 
 
-@pytest.mark.parametrize("path", [*GOLDEN, ROWS], ids=lambda p: p.relative_to(LAYOUTS).as_posix())
+@pytest.mark.parametrize("path", [*GOLDEN, *ROWS_FILES],
+                         ids=lambda p: p.relative_to(LAYOUTS).as_posix())
 def test_golden_file_validates_clean(path: Path) -> None:
     assert sessionh5.validate(path) == []
 
@@ -150,11 +153,13 @@ class _Exact(_SessionAware):
             self.same(value, vars(a)[name], f"{path}.{name}")
 
 
-def test_rows_file_restores_every_value_exactly() -> None:
+@pytest.mark.parametrize("rows_file", ROWS_FILES,
+                         ids=lambda p: p.relative_to(LAYOUTS).as_posix())
+def test_rows_file_restores_every_value_exactly(rows_file: Path) -> None:
     """Type and value of every value in every row, float bits, shared objects and cycles."""
     expected = golden_rows_session()
     restored = Session(APP, silent=True)
-    with open(ROWS, "rb") as stream:
+    with open(rows_file, "rb") as stream:
         report = restored.restore(stream)
     assert report.ok and report.skipped == []
     assert restored.state_manager_tags == expected.state_manager_tags
@@ -259,3 +264,11 @@ def test_rows_file_covers_every_extension_code_and_native_kind() -> None:
     missing = {ROW_EXTENSIONS[c] for c in set(ROW_EXTENSIONS) - codes}
     assert not missing, f"no row holds extension {sorted(missing)}"
     assert kinds == NATIVE_KINDS
+
+
+def test_layout_3_rows_file_keeps_its_arrays_in_pools() -> None:
+    """The rows of v3/rows-lz4.h5s hold pooled-array extensions, not inline arrays."""
+    with h5py.File(ROWS_FILES[1], "r") as f:
+        table = f["/rows/Item"]
+        assert len(table["array_pool"]) >= 10
+        assert {n for n in table if n.startswith("pool.")} >= {"pool.0", "pool.1"}

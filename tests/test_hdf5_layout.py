@@ -76,7 +76,7 @@ def test_root_attributes_hold_metadata_and_versions(session_file: Path) -> None:
         assert bytes(attrs["thumbnail"]).startswith(b"\x89PNG")
         assert _text(attrs["sessionh5-app-name"]) == "sessionh5-tests"
         assert int(attrs["sessionh5-session-version"]) == 3
-        assert int(attrs["sessionh5-layout-version"]) == 2
+        assert int(attrs["sessionh5-layout-version"]) == 3
         tags = [_text(t) for t in attrs["sessionh5-managers"]]
         assert tags == ["logger", "models", "main_view", "user_aliases", "scene"]
 

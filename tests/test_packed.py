@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 from numpy.lib.format import descr_to_dtype
 
+from sessionh5._containers._hdf5.layout import POOL_ARRAY_BYTES
 from sessionh5._containers._hdf5.packed import (
     ARRAY,
     BIG_INT,
@@ -99,13 +100,14 @@ def encode(value: Any, **kwargs: Any) -> PackedValue:
     return PackedEncoder(**kwargs).encode(value)
 
 
-def decode(packed: bytes, refs: list[Any] | None = None, session: Any = SESSION_KEY) -> Any:
-    return PackedDecoder(session).decode(packed, [] if refs is None else refs)
+def decode(packed: bytes, refs: list[Any] | None = None, session: Any = SESSION_KEY,
+           arrays: list[np.ndarray] | None = None) -> Any:
+    return PackedDecoder(session).decode(packed, [] if refs is None else refs, arrays)
 
 
-def roundtrip(value: Any) -> Any:
-    enc = encode(value)
-    return decode(enc.packed, list(enc.refs))
+def roundtrip(value: Any, **kwargs: Any) -> Any:
+    enc = encode(value, **kwargs)
+    return decode(enc.packed, list(enc.refs), arrays=list(enc.pooled))
 
 
 def ext(code: int, payload: Any) -> msgpack.ExtType:
@@ -717,8 +719,11 @@ def test_encode_record_packs_rows_and_falls_back_to_tagged_json() -> None:
     assert decode(packed.packed, ["X"]) == {"n": 1, "peer": "X", "t": (1, 2)}
     manager = encode_record(data, row=False)
     assert type(manager) is EncodedValue and manager.refs == [ObjectKey("m.X", 3)]
-    big = encode_record({"big": np.arange(1000, dtype=np.float64), "n": 1})
-    assert type(big) is EncodedValue and [a.shape for a in big.arrays.values()] == [(1000,)]
+    pooled = encode_record({"small": np.arange(1000, dtype=np.float64), "n": 1})
+    assert type(pooled) is PackedValue and [a.shape for a in pooled.pooled] == [(1000,)]
+    big = encode_record({"big": np.arange(POOL_ARRAY_BYTES // 8 + 1, dtype=np.float64), "n": 1})
+    assert type(big) is EncodedValue
+    assert [a.shape for a in big.arrays.values()] == [(POOL_ARRAY_BYTES // 8 + 1,)]
 
 
 def test_as_tagged_json_and_as_packed_convert_both_ways() -> None:
@@ -733,13 +738,14 @@ def test_as_tagged_json_and_as_packed_convert_both_ways() -> None:
     assert tagged.refs == packed.refs
     again = as_packed(tagged)
     assert type(again) is PackedValue
-    assert typed(decode(again.packed, list(again.refs))) == typed(data)
+    assert typed(decode(again.packed, list(again.refs), arrays=again.pooled)) == typed(data)
     from_json = as_packed(encode_value(data))
-    assert typed(decode(from_json.packed, list(from_json.refs))) == typed(data)
+    assert typed(decode(from_json.packed, list(from_json.refs), arrays=from_json.pooled)) \
+        == typed(data)
 
 
 def test_as_packed_refuses_tagged_json_that_owns_datasets() -> None:
-    tagged = encode_value({"big": np.zeros(2000)})
+    tagged = encode_value({"big": np.zeros(POOL_ARRAY_BYTES // 8 + 1)})
     assert tagged.arrays
     with pytest.raises(NeedsDatasets):
         as_packed(tagged)

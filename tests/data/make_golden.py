@@ -30,6 +30,7 @@ FILES = {
 #: it belongs to layout 2 only (a later layout that changes rows gets an entry of its own).
 EXTRA_FILES = {
     2: {"rows-lz4.h5s": (golden_rows_session, "hdf5", "lz4")},
+    3: {"rows-lz4.h5s": (golden_rows_session, "hdf5", "lz4")},  # its arrays are pooled
 }
 
 

@@ -16,6 +16,7 @@ then carries DTYPE_ATTR, the numpy descr as JSON, which restores the exact dtype
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import zlib
@@ -45,6 +46,7 @@ __all__ = [
     "check_allocation",
     "chunk_capacity",
     "index_region",
+    "poolable",
     "read_addresses",
     "read_array",
     "read_region",
@@ -269,6 +271,16 @@ def chunk_capacity(chunk_nbytes: int) -> int:
 
 
 # ---- dtypes ---------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=256)
+def poolable(dtype: np.dtype) -> bool:
+    """Whether write_array stores arrays of ``dtype`` exactly (a table's pools need it)."""
+    try:
+        stored, _ = _to_storage(np.empty(0, dtype))
+        return bool(h5py.h5t.py_create(stored.dtype, logical=True).dtype == stored.dtype)
+    except (UnsupportedValueError, TypeError, ValueError):
+        return False
 
 
 def _to_storage(array: np.ndarray) -> tuple[np.ndarray, str | None]:

@@ -26,6 +26,7 @@ from .layout import (
     NODES,
     OBJECT_NODE,
     ORDINAL,
+    POOL_PREFIX,
     RAW_BYTES,
     T_ORDINAL,
     TABLE_NODE,
@@ -98,11 +99,21 @@ def _node(file: h5py.File, path: str, tags: dict[str, str]) -> NodeEntry:
         found = datasets(group)  # checked even where only their headers are shown
         if kind == TABLE_NODE:
             rows = int(child_dataset(group, T_ORDINAL).shape[0])
-            return NodeEntry(path, kind, _text(attrs[CLASS]), tag, None, rows, (), False)
+            return NodeEntry(path, kind, _text(attrs[CLASS]), tag, None, rows,
+                             _pools(found), False)
         arrays = tuple(_array(d.name.rsplit("/", 1)[-1], d) for d in found)
         ordinal = int(attrs[ORDINAL]) if ORDINAL in attrs else None
         return NodeEntry(path, kind, _text(attrs[CLASS]), tag, ordinal, 1, arrays,
                          path.count("/") == 1 and top in tags)
+
+
+def _pools(found: list[h5py.Dataset]) -> tuple[ArrayEntry, ...]:
+    """A table's array pools (layout 3), which hold the arrays of its rows, in pool order."""
+    pools = {d.name.rsplit("/", 1)[-1]: d for d in found}
+    entries = []
+    while (name := f"{POOL_PREFIX}{len(entries)}") in pools:
+        entries.append(_array(name, pools[name]))
+    return tuple(entries)
 
 
 def _array(name: str, dataset: h5py.Dataset) -> ArrayEntry:

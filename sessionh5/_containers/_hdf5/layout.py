@@ -6,9 +6,10 @@ change to this file plus a new LAYOUT_VERSION.
 
 from __future__ import annotations
 
-LAYOUT_VERSION = 2
-#: Layout versions this library reads (1: table rows are JSON Lines; 2: msgpack).
-READABLE_LAYOUTS = frozenset({1, 2})
+LAYOUT_VERSION = 3
+#: Layout versions this library reads (1: table rows are JSON Lines; 2: msgpack; 3: msgpack
+#: rows whose arrays sit in the table's pools).
+READABLE_LAYOUTS = frozenset({1, 2, 3})
 
 PREFIX = "sessionh5-"
 
@@ -54,6 +55,22 @@ T_REF_NODES = "ref_nodes"
 T_REF_ROWS = "ref_rows"
 #: The table columns a table's digest covers, in this order.
 TABLE_COLUMNS = (T_ORDINAL, T_STATE, T_STATE_START, T_REF_START, T_REF_NODES, T_REF_ROWS)
+
+# Layout 3: the arrays of a table's rows, in pools (see docs/format.md, "Array pools").
+# Present only in tables whose rows hold arrays; their digest follows TABLE_COLUMNS.
+T_ARRAY_START = "array_start"  # rows + 1: row i's arrays are entries [i]:[i + 1] below
+T_ARRAY_POOL = "array_pool"  # per array: k of the pool dataset POOL_PREFIX + k holding it
+T_ARRAY_OFFSET = "array_offset"  # per array: its first element in that pool
+T_ARRAY_SHAPE_START = "array_shape_start"  # arrays + 1: bounds into T_ARRAY_SHAPE
+T_ARRAY_SHAPE = "array_shape"  # every array's dimensions, back to back
+ARRAY_COLUMNS = (T_ARRAY_START, T_ARRAY_POOL, T_ARRAY_OFFSET, T_ARRAY_SHAPE_START,
+                 T_ARRAY_SHAPE)
+#: Pool k is the dataset "pool.<k>": one dtype, its arrays' elements back to back (C order).
+POOL_PREFIX = "pool."
+#: Rows keep arrays up to this many bytes in their table's pools; an object with a larger
+#: array becomes an object node with the array as a dataset of its own (docs/performance.md
+#: has the measurement behind the number).
+POOL_ARRAY_BYTES = 64 * 1024
 
 #: Group for objects that no state manager reaches (foreign files only).
 UNOWNED = "unowned"

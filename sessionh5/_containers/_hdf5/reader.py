@@ -67,13 +67,15 @@ class HDF5Source:
                 self.node(node_id)
             manager_nodes = np.asarray(file.attrs[layout.MANAGER_NODES]).tolist()
             #: Layout 1 tables hold JSON Lines rows, later ones msgpack rows.
-            self.packed_rows = int(file.attrs[layout.LAYOUT]) >= 2
+            self.layout_version = int(file.attrs[layout.LAYOUT])
+            self.packed_rows = self.layout_version >= 2
         tags = list(self.header.attr_info)
         if len(manager_nodes) != len(tags):
             raise CorruptFileError("the manager list and the manager nodes differ in length")
         pairs = zip(tags, manager_nodes, strict=True)
         self.header.managers = {t: self.key_at(n, -1) for t, n in pairs}
         self._refs: dict[ObjectKey, list[ObjectKey]] = {}  # of object nodes
+        self._keys_by_node: list[list[ObjectKey]] | None = None
         self._table_targets: dict[int, tuple[list[ObjectKey], list[int]]] = {}
         self._checked_refs: set[int] = set()  # tables whose reference columns were checked
         self._node_sizes: np.ndarray | None = None  # rows per node, for range checks
@@ -184,7 +186,7 @@ class HDF5Source:
 
     def _object_refs(self, node_id: int) -> list[ObjectKey]:
         ids, rows = self._object_ref_columns(node_id)
-        keys = [n.keys if n is not None else [] for n in self.nodes]
+        keys = self._node_keys()
         return [keys[i][r] for i, r in zip(ids.tolist(), rows.tolist(), strict=True)]
 
     def _object_ref_columns(self, node_id: int) -> tuple[np.ndarray, np.ndarray]:
@@ -215,7 +217,7 @@ class HDF5Source:
         cached = self._table_targets.get(node_id)
         if cached is None:
             starts, ids, rows = self._table_ref_columns(node_id)
-            keys = [n.keys if n is not None else [] for n in self.nodes]
+            keys = self._node_keys()
             targets = [keys[i][r] for i, r in zip(ids.tolist(), rows.tolist(), strict=True)]
             cached = self._table_targets[node_id] = (targets, starts.tolist())
         return cached
@@ -234,6 +236,13 @@ class HDF5Source:
             self._check_targets(ids, rows, info.path)
             self._checked_refs.add(node_id)
         return starts, ids, rows
+
+    def _node_keys(self) -> list[list[ObjectKey]]:
+        """Each node's keys, by node id: built once (per object node it made restoring
+        20,000 object nodes quadratic)."""
+        if self._keys_by_node is None:
+            self._keys_by_node = [n.keys for n in self._indexed()]
+        return self._keys_by_node
 
     def _indexed(self) -> list[_NodeInfo]:
         return [self.node(i) for i in range(len(self.nodes))]
@@ -324,24 +333,28 @@ class HDF5Source:
         """Set the progress total to the array bytes of ``keys`` (dataset headers only).
 
         A full restore reads every array: the root's raw-array-bytes attribute says
-        how much. A partial one reads only the arrays of the objects it restores.
+        how much. A partial one reads only the arrays of the nodes it restores from
+        (an object node's datasets, a table's pools).
         """
         if not hasattr(self.progress, "total"):
             return
-        object_nodes = {n.keys[0]: i for i, n in enumerate(self._indexed())
-                        if n.kind == layout.OBJECT_NODE}
-        nodes = {object_nodes[k] for k in object_nodes.keys() & keys}  # few; at C speed
-        if len(nodes) == len(object_nodes):
+        keys = list(keys)
+        places = np.fromiter(map(self.where.__getitem__, keys), np.int64, len(keys))
+        nodes = np.unique(split_many(places)[0]).tolist()
+        if len(nodes) == len(self.nodes):
             raw = self.file.attrs.get(layout.RAW_BYTES)
             if raw is not None:
                 self.progress.total = int(raw)
                 return
-        self.progress.total = sum(_dataset_bytes(self.group(n)) for n in nodes)
+        self.progress.total = sum(
+            _dataset_bytes(self.group(n), self.nodes[n].kind == layout.TABLE_NODE)
+            for n in nodes)
 
 
-def _dataset_bytes(group: h5py.Group) -> int:
-    """Raw bytes of a node's datasets, from their headers."""
+def _dataset_bytes(group: h5py.Group, table: bool) -> int:
+    """Raw bytes of a node's arrays (a table's: its pools), from dataset headers."""
     with h5_errors(f"the arrays of {group.name}"):
-        return sum(math.prod(d.shape or ()) * d.dtype.itemsize for d in datasets(group))
+        return sum(math.prod(d.shape or ()) * d.dtype.itemsize for d in datasets(group)
+                   if not table or d.name.rsplit("/", 1)[-1].startswith(layout.POOL_PREFIX))
 
 

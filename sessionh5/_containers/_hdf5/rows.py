@@ -29,11 +29,13 @@ def timestamp_suspects(state: np.ndarray, starts: np.ndarray) -> list[int]:
 
 def decode_rows(decoder: PackedDecoder, state: np.ndarray, starts: list[int],
                 rows: list[int], targets: list[Any], bounds: list[int],
-                suspects: list[int]) -> list[Any] | None:
+                suspects: list[int], arrays: list[np.ndarray] | None = None,
+                array_bounds: list[int] | None = None) -> list[Any] | None:
     """Rows ``rows`` of a table, decoded; None if any of them is not sound.
 
     ``state`` is the table's state column, row ``r`` its bytes
-    ``starts[r]:starts[r + 1]`` with targets ``targets[bounds[r]:bounds[r + 1]]``;
+    ``starts[r]:starts[r + 1]`` with targets ``targets[bounds[r]:bounds[r + 1]]`` and
+    pooled arrays ``arrays[array_bounds[r]:array_bounds[r + 1]]`` (layout 3);
     ``suspects`` comes from :func:`timestamp_suspects`.
     """
     values: list[Any] = []
@@ -46,6 +48,8 @@ def decode_rows(decoder: PackedDecoder, state: np.ndarray, starts: list[int],
             unpack, tell = unpacker.unpack, unpacker.tell
             for row in range(first, last + 1):
                 decoder.refs = targets[bounds[row]:bounds[row + 1]]
+                if array_bounds:
+                    decoder.arrays = arrays[array_bounds[row]:array_bounds[row + 1]]
                 values.append(unpack())
                 if tell() != starts[row + 1] - begin:
                     return None  # the row is longer or shorter than its offsets say

@@ -22,6 +22,7 @@ from .digest import check_digest, column_bytes
 from .files import h5_errors
 from .guard import child_dataset
 from .packed import PackedDecoder
+from .pools import read_pooled
 from .rows import decode_rows, timestamp_suspects
 
 __all__ = ["Tables", "check_starts", "column", "no_arrays"]
@@ -37,6 +38,7 @@ class Tables:
         self._states: dict[int, list[Any]] = {}  # parsed JSON rows, each handed out once
         self._row_starts: dict[int, list[int]] = {}  # a packed table's state offsets
         self._suspects: dict[int, list[int]] = {}  # rows that may hide a msgpack timestamp
+        self._pooled: dict[int, tuple[list[np.ndarray], list[int]]] = {}  # arrays, row bounds
 
     def columns(self, node_id: int) -> dict[str, np.ndarray]:
         """All columns of a table, read once and checked against the node's digest."""
@@ -46,9 +48,11 @@ class Tables:
             path = source.paths[node_id]
             group = source.group(node_id)
             with h5_errors(f"the table {path}"):
-                table = {name: column(group, name) for name in layout.TABLE_COLUMNS}
-                columns = (column_bytes(table[name]) for name in layout.TABLE_COLUMNS)
-                check_digest(group.attrs, path, columns)
+                names = list(layout.TABLE_COLUMNS)
+                if source.layout_version >= 3 and layout.T_ARRAY_START in group:
+                    names += layout.ARRAY_COLUMNS  # its rows hold pooled arrays
+                table = {name: column(group, name) for name in names}
+                check_digest(group.attrs, path, (column_bytes(table[name]) for name in names))
             if not np.array_equal(table[layout.T_ORDINAL], source.node(node_id).ordinals):
                 raise CorruptFileError(f"{path}: the ordinal column changed while reading")
             check_starts(table[layout.T_STATE_START], len(source.node(node_id).keys),
@@ -100,8 +104,27 @@ class Tables:
         """One packed row decoded, its references already resolved to ``refs``."""
         starts = self._state_starts(node_id)
         packed = self._columns[node_id][layout.T_STATE][starts[row]:starts[row + 1]].tobytes()
+        arrays, bounds = self.pooled(node_id)
+        own = [a.copy() for a in arrays[bounds[row]:bounds[row + 1]]] if arrays else None
         self.decoder.session = session
-        return self.decoder.decode(packed, refs)
+        return self.decoder.decode(packed, refs, own)
+
+    def pooled(self, node_id: int) -> tuple[list[np.ndarray], list[int]]:
+        """A table's pooled arrays (layout 3) and each row's bounds into them, read once."""
+        found = self._pooled.get(node_id)
+        if found is None:
+            table = self.columns(node_id)
+            if layout.T_ARRAY_START not in table:
+                found = ([], [])
+            else:
+                source = self.source
+                group = source.group(node_id)
+                with h5_errors(f"the arrays of {source.paths[node_id]}"):
+                    arrays = read_pooled(group, table, len(source.node(node_id).keys),
+                                         source.progress)
+                found = (arrays, table[layout.T_ARRAY_START].tolist())
+            self._pooled[node_id] = found
+        return found
 
     def packed_rows(self, node_id: int, rows: list[int], targets: list[Any],
                     ref_starts: list[int], session: Any) -> list[Any] | None:
@@ -112,9 +135,10 @@ class Tables:
         if suspects is None:
             suspects = self._suspects[node_id] = timestamp_suspects(
                 table[layout.T_STATE], table[layout.T_STATE_START])
+        arrays, bounds = self.pooled(node_id)
         self.decoder.session = session
         return decode_rows(self.decoder, table[layout.T_STATE], starts, rows, targets,
-                           ref_starts, suspects)
+                           ref_starts, suspects, arrays, bounds)
 
     def _state_starts(self, node_id: int) -> list[int]:
         """A packed table's row offsets as a list (read and checked with the table)."""

@@ -30,6 +30,7 @@ from .digest import attrs_digest, column_bytes
 from .metadata import write_metadata
 from .packed import PackedValue, as_packed, as_tagged_json, encode_record
 from .places import first_place, node_of, split_many
+from .pools import pool_columns, pool_name
 
 __all__ = ["array_bytes", "encode_records", "write_session"]
 
@@ -185,11 +186,18 @@ class _Writer:
         ids, rows = self.targets(all_refs)
         columns[layout.T_REF_NODES] = ids
         columns[layout.T_REF_ROWS] = rows
-        for name in layout.TABLE_COLUMNS:
+        names = list(layout.TABLE_COLUMNS)
+        if any(e.pooled for e in encs):
+            index, pools = pool_columns([e.pooled for e in encs])
+            columns.update(index)
+            names += layout.ARRAY_COLUMNS
+            for k, pool in enumerate(pools):
+                write_array(group, pool_name(k), pool, self.compression, progress=self.progress)
+        for name in names:
             write_array(group, name, columns[name], self.compression)
         group.create_dataset(layout.T_REFS, data=self.h5refs(ids), dtype=h5py.ref_dtype,
                              **_ref_column_options(self.compression, len(ids)))
-        digest = attrs_digest(group.attrs, (column_bytes(columns[n]) for n in layout.TABLE_COLUMNS))
+        digest = attrs_digest(group.attrs, (column_bytes(columns[n]) for n in names))
         group.attrs.create(layout.DIGEST, digest, dtype=_STR)
 
     def write_root(self) -> None:
@@ -262,8 +270,9 @@ def encode_records(header: SessionHeader, records: list[Record]) -> dict[ObjectK
 
 
 def array_bytes(encoded: dict[ObjectKey, _Encoded]) -> int:
-    """The raw bytes of every array the records hold."""
-    return sum(a.nbytes for e in encoded.values() for a in e.arrays.values())
+    """The raw bytes of every array the records hold (datasets and table pools)."""
+    return sum(a.nbytes for e in encoded.values()
+               for a in (*e.arrays.values(), *getattr(e, "pooled", ())))
 
 
 def write_session(file: h5py.File, header: SessionHeader, records: list[Record],

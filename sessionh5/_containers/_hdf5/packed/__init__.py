@@ -18,6 +18,7 @@ import numpy as np
 from ...._engine.decoding import decode_value
 from ...._engine.encoding import EncodedValue, encode_value
 from ...._engine.records import ObjectKey
+from ..layout import POOL_ARRAY_BYTES
 from .codes import *  # noqa: F403 - the codes are part of this package's interface
 from .codes import __all__ as _codes
 from .decoder import PackedDecoder
@@ -35,12 +36,12 @@ class PackedRows:
     @staticmethod
     def encoder(key_for: Callable[[Any], ObjectKey], known: dict[int, ObjectKey]
                 ) -> PackedEncoder:
-        return PackedEncoder(key_for, known=known)
+        return PackedEncoder(key_for, known=known, pool_limit=POOL_ARRAY_BYTES)
 
     @staticmethod
     def without(row: PackedValue, skipped: set[ObjectKey]) -> PackedValue:
         refs = [None if k in skipped else k for k in row.refs]
-        return PackedEncoder().encode(PackedDecoder().decode(row.packed, refs))
+        return _pooling().encode(PackedDecoder().decode(row.packed, refs, row.pooled))
 
 
 PACKED_ROWS = PackedRows()
@@ -54,7 +55,7 @@ def encode_record(data: Any, *, row: bool = True) -> PackedValue | EncodedValue:
     """
     if row:
         try:
-            return PackedEncoder().encode(data)
+            return _pooling().encode(data)
         except NeedsDatasets:
             pass
     return encode_value(data)
@@ -64,14 +65,19 @@ def as_tagged_json(value: PackedValue | EncodedValue) -> EncodedValue:
     """An object node's state is tagged JSON: re-encode a packed row as such."""
     if isinstance(value, EncodedValue):
         return value
-    return encode_value(PackedDecoder().decode(value.packed, value.refs))
+    return encode_value(PackedDecoder().decode(value.packed, value.refs, value.pooled))
 
 
 def as_packed(value: PackedValue | EncodedValue) -> PackedValue:
     """A table row is packed: re-encode tagged JSON (holding no datasets) as a row."""
     if isinstance(value, PackedValue):
         return value
-    return PackedEncoder().encode(decode_value(value.json, value.refs, _no_datasets))
+    return _pooling().encode(decode_value(value.json, value.refs, _no_datasets))
+
+
+def _pooling() -> PackedEncoder:
+    """An encoder for rows of the layout being written: arrays go to the table's pools."""
+    return PackedEncoder(pool_limit=POOL_ARRAY_BYTES)
 
 
 def _no_datasets(name: str) -> np.ndarray:

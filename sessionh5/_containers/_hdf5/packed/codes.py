@@ -7,13 +7,16 @@ import struct
 
 __all__ = [
     "ARRAY", "BIG_INT", "BYTEARRAY", "COMPLEX", "DATETIME", "DEQUE", "FROZENSET",
-    "MAX_EXT_NESTING", "ODICT", "PNG", "RANGE", "REF", "SCALAR", "SESSION", "SET", "TIMEDELTA",
+    "MAX_EXT_NESTING", "ODICT", "PNG", "POOLED", "RANGE", "REF", "SCALAR", "SESSION", "SET",
+    "TIMEDELTA",
     "TIMEZONE", "TUPLE",
 ]
 
 # Never renumber or reuse: files hold these numbers.
 REF, SESSION, TUPLE, SET, FROZENSET, ODICT, DEQUE, BYTEARRAY = range(1, 9)
 COMPLEX, RANGE, DATETIME, TIMEDELTA, TIMEZONE, PNG, SCALAR, ARRAY, BIG_INT = range(9, 18)
+#: Layout 3: the row's k-th array in its table's pools (payload k, as REF's).
+POOLED = 32
 
 #: Extensions inside extensions (a tuple in a set in a tuple...) allowed, as in the stream:
 #: each level is a nested unpack on the C stack, so a file must not choose the depth.

@@ -25,11 +25,12 @@ __all__ = ["PackedDecoder"]
 class PackedDecoder:
     """msgpack rows -> values, references resolved to the objects they name."""
 
-    __slots__ = ("depth", "refs", "session", "unpack")
+    __slots__ = ("arrays", "depth", "refs", "session", "unpack")
 
     def __init__(self, session: Any = SESSION_KEY) -> None:
         self.session = session
         self.refs: list[Any] = []
+        self.arrays: list[np.ndarray] = []  # the row's pooled arrays (layout 3)
         self.depth = 0
         #: Decode one msgpack value (a row, or an extension's payload) unchecked.
         self.unpack = functools.partial(msgpack.unpackb, ext_hook=self.ext,
@@ -41,9 +42,12 @@ class PackedDecoder:
         return msgpack.Unpacker(ext_hook=self.ext, strict_map_key=False,
                                 max_buffer_size=max(nbytes, 1))
 
-    def decode(self, packed: bytes, refs: list[Any]) -> Any:
-        """Decode one row; ``refs[i]`` stands for reference extension ``i``."""
+    def decode(self, packed: bytes, refs: list[Any], arrays: list[np.ndarray] | None = None
+               ) -> Any:
+        """Decode one row; ``refs[i]`` stands for reference extension ``i`` and
+        ``arrays[i]`` for pooled-array extension ``i``."""
         self.refs = refs
+        self.arrays = arrays if arrays is not None else []
         self.depth = 0
         try:
             value = self.unpack(packed)
@@ -74,6 +78,12 @@ class PackedDecoder:
             except IndexError:
                 raise CorruptFileError(f"reference index {int.from_bytes(data, 'little')} is "
                                        f"out of range (the row has {len(self.refs)})") from None
+        if code == codes.POOLED:
+            index = data[0] if len(data) == 1 else int.from_bytes(data, "little")
+            if len(data) not in (1, 2, 4) or index >= len(self.arrays):
+                raise CorruptFileError(f"pooled array {index} is out of range (the row has "
+                                       f"{len(self.arrays)})")
+            return self.arrays[index]
         decode = _DECODERS.get(code)
         if decode is None:
             raise CorruptFileError(f"unknown extension type {code} in a packed row")

@@ -11,7 +11,9 @@ packed the same way. Two quirks of msgpack shape the code:
 * a packer cannot be re-entered from its own ``default`` callback, so nested
   payloads use one packer per nesting depth.
 
-A value needing its own datasets (an array above the inline limit) raises
+Arrays go to the table's pools (layout 3: the row holds an extension naming the
+row's k-th pooled array, and the writer stores the arrays as datasets shared by the
+whole table). An array above the pool limit needs a dataset of its own and raises
 :class:`NeedsDatasets`; the walker then encodes that object as tagged JSON.
 """
 
@@ -39,6 +41,7 @@ from ...._engine.encoding import (
 from ...._engine.records import SESSION_KEY, ObjectKey, PngImage
 from ...._engine.walk import NeedsDatasets
 from ....errors import UnsupportedValueError
+from ..arrays import poolable
 from . import codes
 
 __all__ = ["NeedsDatasets", "PackedEncoder", "PackedValue"]
@@ -49,15 +52,18 @@ _NO_ARRAYS: MappingProxyType[str, np.ndarray] = MappingProxyType({})
 
 
 class PackedValue:
-    """One object's data as a msgpack row, plus the references in it (in order)."""
+    """One object's data as a msgpack row, plus the references and the pooled arrays
+    in it (each in the order the row names them)."""
 
-    __slots__ = ("packed", "refs")
+    __slots__ = ("packed", "pooled", "refs")
 
     arrays = _NO_ARRAYS  # rows never own datasets
 
-    def __init__(self, packed: bytes, refs: list[ObjectKey]) -> None:
+    def __init__(self, packed: bytes, refs: list[ObjectKey],
+                 pooled: list[np.ndarray] | None = None) -> None:
         self.packed = packed
         self.refs = refs
+        self.pooled: list[np.ndarray] = pooled if pooled is not None else []
 
 
 class _ByteArray:
@@ -87,15 +93,17 @@ def _array_header(count: int) -> bytes:
         (b"\xdd" + count.to_bytes(4, "big"))
 
 
-def _ref_ext(index: int) -> msgpack.ExtType:
+def _ref_ext(index: int, code: int = codes.REF) -> msgpack.ExtType:
     """The extension for reference ``index``: little-endian, in 1, 2 or 4 bytes."""
     size = 1 if index < 256 else 2 if index < 65536 else 4
-    return msgpack.ExtType(codes.REF, index.to_bytes(size, "little"))
+    return msgpack.ExtType(code, index.to_bytes(size, "little"))
 
 
 #: The first references' extensions, made once; never changed, so threads may share it.
 _REF_EXTS = tuple(_ref_ext(index) for index in range(4096))
 _CACHED_REFS = len(_REF_EXTS)
+#: The same for the row's pooled arrays.
+_POOLED_EXTS = tuple(_ref_ext(index, codes.POOLED) for index in range(256))
 
 
 _SESSION_EXT = msgpack.ExtType(codes.SESSION, b"")
@@ -111,11 +119,18 @@ class PackedEncoder:
 
     def __init__(self, on_object: ObjectHook = _refuse,
                  inline_limit: int = INLINE_ARRAY_BYTES,
-                 known: dict[int, ObjectKey] | None = None) -> None:
+                 known: dict[int, ObjectKey] | None = None,
+                 pool_limit: int = 0) -> None:
         """``known`` maps id() of every saved object met so far to its key (the walker's
-        own table, whose objects it keeps alive): a known object skips ``on_object``."""
+        own table, whose objects it keeps alive): a known object skips ``on_object``.
+
+        Arrays up to ``pool_limit`` bytes go to the table's pools (the writer passes
+        layout.POOL_ARRAY_BYTES); 0 keeps every array inline, as layout 2 rows did. An
+        array HDF5 cannot store as a pool stays inline up to ``inline_limit`` bytes."""
         self.on_object = on_object
         self.limit = inline_limit
+        self.pool_limit = pool_limit
+        self.pooled: list[np.ndarray] = []
         self.known = known if known is not None else {}
         self.object_types: set[type] = set()
         self.refs: list[ObjectKey] = []
@@ -132,11 +147,12 @@ class PackedEncoder:
             boxed = _box_byte_arrays(data, self.on_object)
             if boxed is not data:
                 packed = self.pack_top(boxed)
-        return PackedValue(packed, self.refs)
+        return PackedValue(packed, self.refs, self.pooled)
 
     def pack_top(self, data: Any) -> bytes:
         self.refs = []
         self.ref_index = {}
+        self.pooled = []
         self.depth = 0
         self.saw_binary = False
         try:
@@ -245,6 +261,10 @@ class PackedEncoder:
             return self.ref(id(a), self.on_object(a))
         if a.dtype.hasobject:
             raise UnsupportedValueError("object-dtype arrays cannot be saved", a)
+        if self.pool_limit and a.nbytes <= self.pool_limit and poolable(a.dtype):
+            index = len(self.pooled)
+            self.pooled.append(a)
+            return _POOLED_EXTS[index] if index < 256 else _ref_ext(index, codes.POOLED)
         if a.nbytes > self.limit:
             raise NeedsDatasets
         payload = [self.dtype_spec(a.dtype), list(a.shape), np.ascontiguousarray(a).tobytes()]
