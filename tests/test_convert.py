@@ -30,6 +30,7 @@ import sessionh5
 from sessionh5 import SaveError, State, UsageError
 from sessionh5._cli import main
 from sessionh5._containers._hdf5 import layout
+from sessionh5._containers._hdf5.layout import POOL_ARRAY_BYTES
 from sessionh5._containers._stream import StreamContent, read_stream, write_stream
 from sessionh5._engine.records import ObjectKey, Record, SessionHeader
 
@@ -83,19 +84,37 @@ def test_hdf5_of_a_fixture_has_a_group_per_tag(tmp_path: Path, name: str) -> Non
 
 @pytest.mark.parametrize("name", FIXTURE_NAMES)
 def test_hdf5_of_a_fixture_stores_big_arrays_as_datasets(tmp_path: Path, name: str) -> None:
-    """Arrays above the inline limit are datasets with the original dtype, shape and bytes."""
+    """Arrays above the pool limit are datasets of their own, smaller ones above 1 KiB sit in
+    their table's pools: both with the original dtype, shape and bytes."""
     original = decoded(fixture_path(name))
-    big = {a.tobytes(): a for r in original.records for a in _arrays(r.data) if a.nbytes > 1024}
-    assert big, "the fixture has arrays above 1 KiB"
+    arrays = {a.tobytes(): a for r in original.records for a in _arrays(r.data)
+              if a.nbytes > 1024}
+    assert arrays, "the fixture has arrays above 1 KiB"
     path = sessionh5.convert(fixture_path(name), tmp_path / f"{name}.h5s")
     with h5py.File(path, "r") as file:
-        stored = [d for d in _datasets(file)
+        stored = [d[()] for d in _datasets(file)
                   if d.parent.attrs[layout.NODE_KIND] == layout.OBJECT_NODE]
-        assert len(stored) == len(big)
-        for dataset in stored:
-            array = dataset[()]
-            expected = big[array.tobytes()]
-            assert (dataset.dtype, dataset.shape) == (expected.dtype, expected.shape)
+        pooled = [a for d in _datasets(file) if d.name.endswith("/" + layout.T_ARRAY_START)
+                  for a in _pooled(d.parent)]
+    assert sorted(a.nbytes for a in stored) == sorted(
+        a.nbytes for a in arrays.values() if a.nbytes > POOL_ARRAY_BYTES)
+    found = stored + [a for a in pooled if a.nbytes > 1024]
+    assert len(found) == len(arrays)
+    for array in found:
+        expected = arrays[array.tobytes()]
+        assert (array.dtype, array.shape) == (expected.dtype, expected.shape)
+
+
+def _pooled(table: h5py.Group) -> list[np.ndarray]:
+    """A table's pooled arrays, read with plain h5py as docs/format.md says."""
+    pool_of, offsets = table["array_pool"][()], table["array_offset"][()]
+    shape_start, dims = table["array_shape_start"][()], table["array_shape"][()]
+    found = []
+    for j in range(len(pool_of)):
+        shape = tuple(dims[shape_start[j]:shape_start[j + 1]])
+        size = int(np.prod(shape, dtype=np.int64))
+        found.append(table[f"pool.{pool_of[j]}"][offsets[j]:offsets[j] + size].reshape(shape))
+    return found
 
 
 @pytest.mark.parametrize("name", FIXTURE_NAMES)

@@ -56,7 +56,7 @@ def test_summary_names_container_versions_and_application(saved: Path) -> None:
     """The summary states container, layout and session version, app name and metadata."""
     summary = info(saved)
     assert summary.container == "hdf5"
-    assert summary.layout_version == 2
+    assert summary.layout_version == 3
     assert summary.session_version == 3
     assert summary.app_name == "infotest"
     assert summary.metadata["title"] == "info"
@@ -112,7 +112,7 @@ def test_repr_is_the_aligned_human_display(saved: Path) -> None:
     assert text == str(info(saved))
     lines = text.splitlines()
     assert lines[0] == f"file            {saved}"
-    assert "container       hdf5 (layout 2, session version 3)" in lines
+    assert "container       hdf5 (layout 3, session version 3)" in lines
     assert any(line.startswith("  models ") and "8 objects" in line
                and "InfoDot 7" in line for line in lines)
     assert any(line.startswith("arrays ") and "ratio" in line for line in lines)

@@ -16,6 +16,7 @@ from helpers import Holder, new_session, save_bytes
 
 from sessionh5 import State, VersionError
 from sessionh5._containers._hdf5 import layout
+from sessionh5._containers._hdf5.layout import POOL_ARRAY_BYTES
 from sessionh5._containers.backends import open_backend
 
 NAME = "test_versions.Thing"
@@ -53,7 +54,7 @@ def test_every_saved_object_records_its_class_version(fmt: str) -> None:
     thing = define(7)
     session = new_session(minimal=True)
     session.h = Holder(things=[thing(), thing()], counted=Counted(), big=Counted())
-    session.h.big.data = np.zeros(5000)
+    session.h.big.data = np.zeros(POOL_ARRAY_BYTES // 8 + 1)  # an object node
     data = save_bytes(session, fmt)
     with open_backend(io.BytesIO(data)) as source:
         versions = {k.class_name: source.version(k) for k in source.keys()}  # noqa: SIM118
@@ -110,7 +111,7 @@ def test_newer_class_version_is_refused_before_the_session_is_touched(fmt: str) 
     assert target.h is mine and vars(mine) == {"mine": True}
 
 
-@pytest.mark.parametrize("version", [3, 99])
+@pytest.mark.parametrize("version", [4, 99])
 def test_newer_hdf5_layout_is_refused_with_both_versions(version: int) -> None:
     session = new_session(minimal=True)
     session.h = Holder(x=1)
@@ -121,7 +122,7 @@ def test_newer_hdf5_layout_is_refused_with_both_versions(version: int) -> None:
     data = edit_hdf5(save_bytes(session, "hdf5"), newer)
     for metadata_only in (False, True):
         with pytest.raises(VersionError, match=rf"layout version {version}, but this sessionh5 "
-                                               r"reads versions \[1, 2\]"):
+                                               r"reads versions \[1, 2, 3\]"):
             new_session().restore(io.BytesIO(data), metadata_only=metadata_only)
 
 
