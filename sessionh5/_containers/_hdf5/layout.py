@@ -68,9 +68,10 @@ ARRAY_COLUMNS = (T_ARRAY_START, T_ARRAY_POOL, T_ARRAY_OFFSET, T_ARRAY_SHAPE_STAR
 #: Pool k is the dataset "pool.<k>": one dtype, its arrays' elements back to back (C order).
 POOL_PREFIX = "pool."
 #: Rows keep arrays up to this many bytes in their table's pools; an object with a larger
-#: array becomes an object node with the array as a dataset of its own (docs/performance.md
-#: has the measurement behind the number).
-POOL_ARRAY_BYTES = 64 * 1024
+#: array becomes an object node with the array as a dataset of its own. From about this size
+#: up a node's overhead is below the time to move its array, so crossing the limit costs
+#: less than 2x (docs/performance.md, "Many objects with small arrays", has the measurement).
+POOL_ARRAY_BYTES = 256 * 1024
 
 #: Group for objects that no state manager reaches (foreign files only).
 UNOWNED = "unowned"
