@@ -65,14 +65,3 @@ __all__ = [
     "standard_metadata",
     "validate",
 ]
-
-
-def _present_as_public() -> None:
-    """Public classes and functions report ``sessionh5`` as their module (reprs, docs)."""
-    for name in __all__:
-        obj = globals()[name]
-        if getattr(obj, "__module__", "").startswith("sessionh5._"):
-            obj.__module__ = __name__
-
-
-_present_as_public()

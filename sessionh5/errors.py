@@ -102,3 +102,13 @@ class VersionError(RestoreError):
 
 class UsageError(SessionError, ValueError):
     """An argument is out of its allowed range."""
+
+
+def _name_file(error: SessionError, name: str | None) -> SessionError:
+    """Start ``error``'s message with the file it is about, unless it names it already.
+
+    The same exception, its message made specific: "tour.h5s: not a sessionh5 file".
+    """
+    if name and error.args and isinstance(error.args[0], str) and name not in error.args[0]:
+        error.args = (f"{name}: {error.args[0]}", *error.args[1:])
+    return error

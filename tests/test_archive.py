@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -240,3 +241,49 @@ def test_partial_restore_progress_counts_only_its_arrays(saved: Path) -> None:
                                       progress=lambda d, t: calls.append((d, t)))
     coords = two_part_session().atoms.coords.nbytes
     assert calls and calls[-1] == (coords, coords)
+
+
+# --- tables: small objects as rows, without the application's classes -------------------
+
+
+def test_table_is_a_dataframe_of_fields_with_references_as_class_and_ordinal(
+        saved: Path) -> None:
+    """The 50 atoms of 'atoms': one row each, indexed by ordinal, the peer a (class, n)."""
+    pandas = pytest.importorskip("pandas")
+    with sessionh5.open_archive(saved) as archive:
+        atoms = archive.table("atoms", "Box")
+        maps = archive.table("maps", "Box")
+    assert isinstance(atoms, pandas.DataFrame) and len(atoms) == 50
+    assert atoms.index.name == "ordinal" and list(atoms.index) == sorted(atoms.index)
+    assert list(atoms.columns) == ["label", "xyz", "peer"]
+    assert atoms.iloc[3]["label"] == "atom 3" and atoms.iloc[3]["xyz"] == [3, 3.5, -3]
+    shared = maps.index[maps["label"] == "shared"][0]  # stored under the first manager
+    assert set(atoms["peer"]) == {(f"{Box.__module__}.Box", shared)}
+
+
+def test_table_without_pandas_is_a_dict_of_columns(
+        saved: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "pandas", None)
+    with sessionh5.open_archive(saved) as archive:
+        atoms = archive.table("atoms", f"{Box.__module__}.Box")
+    assert isinstance(atoms, dict) and set(atoms) == {"ordinal", "label", "xyz", "peer"}
+    assert len(atoms["ordinal"]) == 50 and atoms["label"][:2] == ["atom 0", "atom 1"]
+
+
+def test_table_rows_of_objects_with_their_own_arrays_hold_lazy_arrays(saved: Path) -> None:
+    pytest.importorskip("pandas")
+    with sessionh5.open_archive(saved) as archive:
+        maps = archive.table("maps", "Box")
+        (volume,) = [a for a in maps["data"] if a is not None]
+        assert volume.shape == (64, *PLANE) and volume[5].shape == PLANE
+
+
+def test_table_says_what_there_is_when_asked_for_nothing(saved: Path) -> None:
+    with sessionh5.open_archive(saved) as archive:
+        with pytest.raises(UsageError, match=r"no manager 'cells'; it has \['logger', 'maps', "
+                                             r"'atoms'\]"):
+            archive.table("cells", "Box")
+        with pytest.raises(UsageError, match=r"no objects of that class under 'atoms' "
+                                             r"\('Cell'\); there are: helpers\.Holder \(1\), "
+                                             r"helpers\.Box \(50\)"):
+            archive.table("atoms", "Cell")

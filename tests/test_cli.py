@@ -125,7 +125,9 @@ def test_not_a_session_file_fails(command: str, tmp_path: Path,
         assert main([command, str(bad)]) == 1
         err = capsys.readouterr().err
         assert err.startswith("sessionh5: error: ") and err.count("\n") == 1
-        assert "session file" in err
+        assert err == f"sessionh5: error: {bad}: not a sessionh5 file (" \
+            + ("an HDF5 file without sessionh5's root attributes" if bad == plain else
+               "neither an HDF5 file nor a session stream") + ")\n"
 
 
 def test_directory_is_not_a_session_file(tmp_path: Path,

@@ -120,7 +120,7 @@ def test_array_content_changes_count_the_differing_elements(base: Path, tmp_path
     result = sessionh5.diff(base, changed_file(tmp_path, edit), ignore_metadata=STAMPS)
     (change,) = result.objects_changed
     assert [v.line() for v in change.changes] == [
-        "~ ['data']: array values: 11 of 262144 elements differ"]
+        "~ ['data']: array values: 11 of 262144 elements differ, within [3:61, 0:5, 0:10]"]
 
 
 def test_array_shape_and_dtype_changes_are_reported(base: Path, tmp_path: Path) -> None:
@@ -149,7 +149,8 @@ def test_arrays_are_compared_in_blocks(base: Path, tmp_path: Path,
 
     other = changed_file(tmp_path, edit)
     result = sessionh5.diff(base, other, ignore_metadata=STAMPS)
-    expected = f"~ ['data']: array values: {len(range(0, 64, 7))} of 262144 elements differ"
+    expected = (f"~ ['data']: array values: {len(range(0, 64, 7))} of 262144 elements differ, "
+                "within [0:64, 1:2, 1:2]")
     assert [v.line() for v in result.objects_changed[0].changes] == [expected]
     stream = sessionh5.convert(other, tmp_path / "other.cxs")
     assert [v.line() for v in sessionh5.diff(base, stream, ignore_metadata=STAMPS)
@@ -274,3 +275,54 @@ def test_cli_missing_argument_exits_2(base: Path, capsys: pytest.CaptureFixture[
     with pytest.raises(SystemExit) as exit_info:
         main(["diff", str(base)])
     assert exit_info.value.code == 2
+
+
+def test_references_show_as_class_and_ordinal(base: Path, tmp_path: Path) -> None:
+    """A reference inside a value reads <DiffLabel #2>, not the key's tuple fields."""
+    def edit(session: Session, volume: DiffVolume) -> None:
+        volume.labels[1] = volume.labels[0]
+
+    result = sessionh5.diff(base, changed_file(tmp_path, edit), ignore_metadata=STAMPS)
+    (change,) = result.objects_changed
+    assert [v.line() for v in change.changes] == [
+        "~ ['labels'][1]: <DiffLabel #2> -> <DiffLabel #1>"]
+    assert result.objects_removed == (f"<{DiffLabel.__module__}.DiffLabel, 2>",)
+
+
+def test_volatile_metadata_is_left_out_unless_asked(tmp_path: Path) -> None:
+    """Saved, restored and saved again: equal by default; 'modified' differs on request."""
+    first = save(build(), tmp_path / "one.h5s")
+    again = Session("difftest", silent=True)
+    again.restore(first)
+    second = save(again, tmp_path / "two.h5s")
+    assert sessionh5.diff(first, second).equal
+    strict = sessionh5.diff(first, second, compare_volatile=True)
+    assert {c.path for c in strict.header} == {"metadata['modified']",
+                                               "metadata['session_version']"}
+
+
+def test_cli_volatile_options_and_summary(tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    first = save(build(), tmp_path / "one.h5s")
+    again = Session("difftest", silent=True)
+    again.restore(first)
+    for label in again.models.list()[0].labels:
+        label.text += "!"
+    second = save(again, tmp_path / "two.h5s")
+    assert main(["diff", "--ignore-volatile", "--summary", str(first), str(second)]) == 1
+    assert capsys.readouterr().out.splitlines() == [
+        f"--- {first}", f"+++ {second}", "changed objects by class: DiffLabel 2",
+        "the sessions differ: 2 objects changed"]
+    assert main(["diff", "--compare-volatile", "--summary", str(first), str(second)]) == 1
+    assert capsys.readouterr().out.splitlines()[-1] == \
+        "the sessions differ: 2 header/metadata, 2 objects changed"
+
+
+def test_diff_shows_itself_in_a_notebook(base: Path, tmp_path: Path) -> None:
+    def edit(session: Session, volume: DiffVolume) -> None:
+        volume.settings["level"] = 0.75
+
+    html = sessionh5.diff(base, changed_file(tmp_path, edit),
+                          ignore_metadata=STAMPS)._repr_html_()
+    assert "SessionDiff: the sessions differ: 1 objects changed" in html
+    assert "[&#x27;settings&#x27;][&#x27;level&#x27;]: 0.5 -&gt; 0.75" in html

@@ -228,12 +228,12 @@ def _plain_hdf5(path: Path) -> None:
 
 
 NOT_SESSIONS = [
-    pytest.param(_plain_hdf5, r"not a sessionh5 session file", id="plain-hdf5"),
-    pytest.param(lambda p: p.write_text("hello, this is text\n"), r"not a session file",
-                 id="text"),
+    pytest.param(_plain_hdf5, r"not a sessionh5 file \(an HDF5 file without", id="plain-hdf5"),
+    pytest.param(lambda p: p.write_text("hello, this is text\n"),
+                 r"not a sessionh5 file \(neither", id="text"),
     pytest.param(lambda p: p.write_bytes(b""), r"empty", id="empty"),
     pytest.param(lambda p: p.write_bytes(bytes(np.random.default_rng(1).integers(
-        0, 256, 4096, dtype=np.uint8))), r"not a session file", id="random-bytes"),
+        0, 256, 4096, dtype=np.uint8))), r"not a sessionh5 file \(neither", id="random-bytes"),
     pytest.param(lambda p: p.write_bytes(b"\x89HDF\r\n\x1a\n" + b"\x00" * 500),
                  r"HDF5", id="hdf5-signature-only"),
 ]

@@ -215,8 +215,9 @@ def test_validate_reports_truncation(hdf5_bytes: bytes, cut: float) -> None:
 
 
 def test_validate_reports_a_file_that_is_not_a_session() -> None:
-    assert _problems(b"") == ["the file is empty; it is not a session file"]
-    assert _problems(b"hello world, not a session")
+    assert _problems(b"") == ["not a sessionh5 file (the file is empty)"]
+    assert _problems(b"hello world, not a session") == [
+        "not a sessionh5 file (neither an HDF5 file nor a session stream)"]
 
 
 @pytest.mark.parametrize("compress", ["lz4", "gzip", None])

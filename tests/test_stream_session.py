@@ -173,8 +173,8 @@ def _header(line: bytes) -> Callable[[bytes], bytes]:
 
 BAD_INPUTS = [
     pytest.param(lambda raw: b"", "the file is empty", id="empty"),
-    pytest.param(lambda raw: b"PK\x03\x04 a zip file", "not a session file", id="not-a-session"),
-    pytest.param(lambda raw: b"#!/bin/sh\necho hi\n", "not a session file", id="shell-script"),
+    pytest.param(lambda raw: b"PK\x03\x04 a zip file", "not a sessionh5 file", id="not-a-session"),
+    pytest.param(lambda raw: b"#!/bin/sh\necho hi\n", "not a sessionh5 file", id="shell-script"),
     pytest.param(_header(b"# App Session version 1"), "version 1 .*pickle", id="version-1"),
     pytest.param(_header(b"# App Session version 2"), "version 2 .*obsolete", id="version-2"),
     pytest.param(_header(b"# App Session version 4"), "version 4 is not readable", id="version-4"),

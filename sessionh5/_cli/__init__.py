@@ -18,7 +18,7 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-from ..errors import SessionError
+from ..errors import RestoreError, SessionError, _name_file
 from ._files import is_url
 
 __all__ = ["COMMANDS", "build_parser", "main"]
@@ -71,6 +71,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.run(args))
     except SessionError as exc:
+        if isinstance(exc, RestoreError):  # about the file read: name it
+            _name_file(exc, getattr(args, "file", None) or getattr(args, "src", None))
         return _fail(str(exc), code=code)
     except FileNotFoundError as exc:
         if is_url(str(exc.filename)):  # a URL naming no object: the address is wrong

@@ -24,6 +24,14 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("b", metavar="B", help="second session file (a path or an fsspec URL)")
     parser.add_argument("--ignore-metadata", metavar="KEY", action="append", default=[],
                         help="leave this metadata key out (repeatable), e.g. modified")
+    volatile = parser.add_mutually_exclusive_group()
+    volatile.add_argument("--ignore-volatile", dest="compare_volatile", action="store_false",
+                          help="leave out the metadata every save rewrites (modified, "
+                               "session_version); the default")
+    volatile.add_argument("--compare-volatile", dest="compare_volatile", action="store_true",
+                          help="compare modified and session_version too")
+    parser.add_argument("--summary", action="store_true",
+                        help="print counts only (changed objects per class), not each change")
     parser.add_argument("-q", "--quiet", action="store_true",
                         help="print nothing; only the exit status tells")
     parser.add_argument("--json", action="store_true", help="print the differences as JSON")
@@ -35,10 +43,12 @@ def add_parser(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Print the differences of ``args.a`` and ``args.b``; exit 1 when there are any."""
     found = diff(args.a, args.b, ignore_metadata=args.ignore_metadata,
-                 storage_options=storage_options(args))
+                 compare_volatile=args.compare_volatile, storage_options=storage_options(args))
     result = dataclasses.replace(found, a=args.a, b=args.b)
     if args.json:
         print(json.dumps(result.to_json(), indent=2))
+    elif args.summary and not args.quiet:
+        print(result.summary())
     elif not args.quiet:
         print(repr(result))
     return 0 if result.equal else 1

@@ -20,11 +20,22 @@ from ..errors import CorruptFileError, UsageError
 from .memory import memory_errors
 from .remote import StorageOptions, open_source
 
-__all__ = ["HDF5_SIGNATURE", "Progress", "detect_container", "open_backend", "row_format",
-           "write_backend"]
+__all__ = ["HDF5_SIGNATURE", "Progress", "detect_container", "not_a_session", "open_backend",
+           "row_format", "write_backend"]
 
 Target = str | os.PathLike[str] | IO[bytes]
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+def not_a_session(why: str) -> CorruptFileError:
+    """The one wording every reader and command uses for a file that is not ours."""
+    return CorruptFileError(f"not a sessionh5 file ({why})")
+
+
+#: Why an HDF5 file is not a session file: the wording of not_a_session for it.
+PLAIN_HDF5 = "an HDF5 file without sessionh5's root attributes"
+#: Why a file of other bytes is not one.
+OTHER_BYTES = "neither an HDF5 file nor a session stream"
 
 
 def detect_container(first: bytes) -> Literal["hdf5", "stream"] | None:
@@ -122,11 +133,9 @@ def open_backend(source: Target, *, metadata_only: bool = False,
         with memory_errors("the session stream"):  # all of it is in memory while restoring
             yield StreamSource(read_stream(source, metadata_only=metadata_only))
     elif not first:
-        raise CorruptFileError("the file is empty; it is not a session file")
+        raise not_a_session("the file is empty")
     else:
-        raise CorruptFileError(
-            f"not a session file: it starts with {first[:8]!r}, which is neither an HDF5 "
-            "signature nor a session stream header")
+        raise not_a_session(OTHER_BYTES)
 
 
 @contextmanager

@@ -96,6 +96,11 @@ class Models(StateManager):
     def __len__(self) -> int:
         return len(self._by_id)
 
+    def __repr__(self) -> str:
+        shown = ", ".join(repr(m) for m in self.list()[:5])
+        more = f", ... {len(self) - 5} more" if len(self) > 5 else ""
+        return f"<sessionh5.Models: {len(self)} models{': ' + shown if shown else ''}{more}>"
+
     def take_snapshot(self, session: Session, flags: int) -> Any:
         return {"models": self.list()}
 

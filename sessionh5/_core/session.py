@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 from typing import IO, Any, Literal
 
 from .._engine.gc import gc_paused
@@ -12,7 +14,7 @@ from .._engine.rebuild import RestoreReport, rebuild
 from .._engine.snapshot_methods import SnapshotMethodsTable
 from .._engine.state import State, StateManager
 from .._engine.walk import walk_session
-from ..errors import CorruptFileError, UsageError, VersionError
+from ..errors import CorruptFileError, RestoreError, UsageError, VersionError, _name_file
 from .aliases import UserAliases
 from .metadata import standard_metadata
 from .models import Models
@@ -57,6 +59,10 @@ class Session:
             self.models = Models(self)
             self.main_view = View(self)
             self.user_aliases = UserAliases()
+
+    def __repr__(self) -> str:
+        return (f"<sessionh5.Session {self.app_name!r}: managers "
+                f"{', '.join(self._managers) or '(none)'}>")
 
     # registration ---------------------------------------------------------------
     def _is_manager(self, value: Any) -> bool:
@@ -137,12 +143,26 @@ class Session:
             elif methods is not None:
                 methods.reset_state(obj, self)
 
-    def save(self, stream: IO[bytes], version: int = 3, include_maps: bool = False, *,
-             compress: Compress = "lz4", format: Literal["hdf5", "stream"] = "hdf5",
-             progress: Progress | None = None) -> None:
-        """Write the session to a writable binary stream (HDF5 by default)."""
-        self._save(stream, version, include_maps, compress=compress, format=format,
+    def save(self, stream: IO[bytes] | str | os.PathLike[str], version: int = 3,
+             include_maps: bool = False, *, compress: Compress = "lz4",
+             format: Literal["hdf5", "stream"] | None = None,
+             progress: Progress | None = None,
+             storage_options: Mapping[str, Any] | None = None) -> Path | str | None:
+        """Write the session to a writable binary stream, or to a path as sessionh5.save does.
+
+        A path (or URL) gets the same rules as :func:`sessionh5.save`: crash-safe, ``.h5s``
+        added when it has no suffix (``.cxs`` with ``format="stream"``), the container
+        chosen by ``format`` or else by the suffix (``.cxs``: stream). Returns the path
+        written, or None for a stream (HDF5 unless ``format="stream"``).
+        """
+        if isinstance(stream, (str, os.PathLike)):
+            from .._containers.files import save
+
+            return save(self, stream, version, compress, include_maps, format=format,
+                        progress=progress, storage_options=storage_options)
+        self._save(stream, version, include_maps, compress=compress, format=format or "hdf5",
                    progress=progress)
+        return None
 
     def _save(self, target: Any, version: int, include_maps: bool, *, compress: Compress,
               format: str, progress: Progress | None) -> None:
@@ -174,10 +194,33 @@ class Session:
                 storage_options: Mapping[str, Any] | None = None) -> RestoreReport:
         """Read a session written by :meth:`save` (HDF5 or stream, detected from the bytes).
 
-        ``stream`` is a readable binary file, a path or a URL (``s3://bucket/key.h5s``,
-        ``https://...``); ``storage_options`` go to fsspec for a URL.
-        On any failure the session is left exactly as it was and RestoreError is raised.
+        ``stream`` is a readable, seekable binary file, a path or a URL
+        (``s3://bucket/key.h5s``, ``https://...``); ``storage_options`` go to fsspec for a
+        URL. On any failure the session is left exactly as it was.
+
+        Raises:
+            RestoreError: the file cannot be restored (a subclass says why: CorruptFileError,
+                UnknownClassError, VersionError); the message starts with the file's name.
+            FileNotFoundError: the path does not exist (an OSError, as ``open`` raises).
+            UsageError: a bad argument (an unreadable stream object, a URL without fsspec).
         """
+        from .._containers.remote import is_url
+
+        if isinstance(stream, (str, os.PathLike)) and not is_url(stream) \
+                and not os.path.exists(stream):
+            raise _missing_file(stream)
+        try:
+            return self._restore(stream, path, resize_window, restore_camera, clear_log,
+                                 metadata_only, combine, managers, strict, progress,
+                                 storage_options)
+        except RestoreError as exc:
+            _name_file(exc, _file_name(stream))
+            raise
+
+    def _restore(self, stream: Any, path: str | None, resize_window: bool | None,
+                 restore_camera: bool, clear_log: bool, metadata_only: bool, combine: bool,
+                 managers: list[str] | None, strict: bool, progress: Progress | None,
+                 storage_options: Mapping[str, Any] | None) -> RestoreReport:
         from .._containers.backends import open_backend
 
         with bracket(self.triggers, "begin restore session", "end restore session"), \
@@ -257,6 +300,21 @@ class Session:
                     elif methods is not None:
                         methods.reset_state(obj, self)
             self.metadata = {**header.metadata, "session_version": header.session_version}
+
+
+def _file_name(source: Any) -> str | None:
+    """The path, or a file object's name, for messages."""
+    name = source if isinstance(source, (str, os.PathLike)) else getattr(source, "name", None)
+    return os.fsdecode(name) if isinstance(name, (str, bytes, os.PathLike)) else None
+
+
+def _missing_file(path: str | os.PathLike[str]) -> FileNotFoundError:
+    """open()'s error, with a hint when the path lacks the suffix that save added."""
+    text = os.fsdecode(path)
+    found = [text + s for s in (".h5s", ".cxs") if not Path(text).suffix
+             and os.path.exists(text + s)]
+    hint = f"; did you mean {found[0]!r} (save adds the suffix)?" if found else ""
+    return FileNotFoundError(errno.ENOENT, f"No such file or directory{hint}", text)
 
 
 def _included(manager: Any) -> bool:

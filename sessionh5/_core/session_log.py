@@ -35,5 +35,8 @@ class SessionLogger(StateManager, Logger):
         logger.messages = [*current.messages, *saved] if keep else saved  # type: ignore[union-attr]
         return logger
 
+    def __repr__(self) -> str:
+        return f"<sessionh5 session log: {len(self.messages)} messages>"
+
     def reset_state(self, session: Session) -> None:
         """The log is history, not data: a reset keeps it."""

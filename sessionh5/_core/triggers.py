@@ -67,6 +67,9 @@ class TriggerSet:
         with self._lock:
             return name in self._handlers
 
+    def __repr__(self) -> str:
+        return f"<sessionh5.TriggerSet: {', '.join(map(repr, self.trigger_names()))}>"
+
     def trigger_names(self) -> tuple[str, ...]:
         """Defined trigger names in the order they were added (a snapshot, not a view)."""
         with self._lock:

@@ -35,6 +35,10 @@ class View(StateManager):
         self.background_color: tuple[float, ...] = _DEFAULTS["background_color"]
         self.window_size: tuple[int, int] = _DEFAULTS["window_size"]
 
+    def __repr__(self) -> str:
+        return (f"<sessionh5.View: window {self.window_size[0]}x{self.window_size[1]}, "
+                f"field of view {self.field_of_view:g}>")
+
     def take_snapshot(self, session: Session, flags: int) -> Any:
         return {
             "camera_position": np.array(self.camera_position, dtype=np.float64),

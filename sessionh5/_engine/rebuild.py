@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ..errors import CorruptFileError, RestoreError, SessionError, UnknownClassError, VersionError
+from .display import MAX_ROWS, Summary, Table
 from .graph import closure, dependency_components, owners
 from .records import SESSION_KEY, ObjectKey, SessionHeader
 from .snapshot_methods import ClassInfo, SnapshotMethodsTable
@@ -61,9 +62,37 @@ class RestoreReport:
             return "restored metadata only"
         text = f"restored {len(self.restored)} objects in {len(self.managers)} managers"
         if self.skipped:
-            lines = "".join(f"\n  skipped {k}: {why}" for k, why in self.skipped)
-            text += f", skipped {len(self.skipped)}:{lines}"
+            shown = self.skipped[:MAX_ROWS]
+            lines = "".join(f"\n  skipped {k}: {why}" for k, why in shown)
+            more = len(self.skipped) - len(shown)
+            tail = f"\n  ... and {more} more (report.skipped lists them all)" if more else ""
+            text += f", skipped {len(self.skipped)}:{lines}{tail}"
         return text
+
+    def summary(self) -> Summary:
+        """What the repr and the notebook display show: counts, and skips by class."""
+        title = "RestoreReport: " + str(self).split("\n", 1)[0].rstrip(":")
+        facts = [] if self.metadata_only else [("managers", ", ".join(self.managers) or "none")]
+        tables = []
+        if self.skipped:
+            by_class: dict[str, list[str]] = {}
+            for key, why in self.skipped:
+                by_class.setdefault(key.class_name, []).append(why)
+            tables.append(Table("skipped, by class", ("class", "objects", "first reason"),
+                                [(name, str(len(whys)), _line(whys[0]))
+                                 for name, whys in by_class.items()]))
+        return Summary(title, facts, tables)
+
+    def __repr__(self) -> str:
+        return self.summary().text()
+
+    def _repr_html_(self) -> str:
+        return self.summary().html()
+
+
+def _line(text: str, width: int = 120) -> str:
+    first = text.splitlines()[0] if text else ""
+    return first if len(first) <= width else first[:width - 3] + "..."
 
 
 class _Rebuild:
@@ -115,13 +144,11 @@ class _Rebuild:
     def check(self, keys: list[ObjectKey]) -> None:
         """Class, version and cycle checks for every needed object, before any restore."""
         version_of, by_name = self.source.version, self.by_name
+        unknown: dict[str, list[ObjectKey]] = {}
         for key in keys:
             info = by_name.get(key.class_name) or self.class_info(key.class_name)
             if info is None:
-                self.skip(key, UnknownClassError(
-                    f"{self.where(key)}: class {key.class_name!r} is not registered in this "
-                    "process; import the module that defines it (or register its snapshot "
-                    "methods) before restoring"))
+                unknown.setdefault(key.class_name, []).append(key)
                 continue
             version = version_of(key)
             if version is not None and version != info.version:
@@ -131,6 +158,36 @@ class _Rebuild:
                         f"this process has version {info.version}; upgrade the application"))
                     continue
                 self.upgrades[key] = version
+        if unknown:
+            error = UnknownClassError(self.unknown_classes(unknown))
+            for found in unknown.values():
+                for key in found:
+                    self.skip(key, error)
+
+    def unknown_classes(self, unknown: dict[str, list[ObjectKey]]) -> str:
+        """One message naming every unregistered class: its objects, tags and first place."""
+        tags = owners(self.source.header.managers, self.source.refs)
+        parts = []
+        for name, found in unknown.items():
+            under = ", ".join(repr(t) for t in dict.fromkeys(tags.get(k, "?") for k in found))
+            noun = "object" if len(found) == 1 else "objects"
+            parts.append(f"class {name!r}" + (" is not registered in this process"
+                                               if len(unknown) == 1 else "")
+                         + f" ({len(found)} {noun} under {under}; the first is "
+                           f"{self.where(found[0])})")
+        text = "; ".join(parts) + "; import the module that defines it"
+        if len(parts) > 1:
+            text = (f"{len(parts)} classes of the file are not registered in this process: "
+                    + "; ".join(parts) + "; import the modules that define them")
+        text += " (or register snapshot methods) before restoring"
+        script = next((n for n in unknown if n.startswith("__main__.")), None)
+        if script is not None:
+            short = script.rsplit(".", 1)[-1]
+            text += (f". Classes defined in a script are saved as '__main__.<name>'; to "
+                     f"restore them where the class is defined elsewhere, give it its saved "
+                     f"name as an alias: class {short}(State): SESSION_ALIASES = "
+                     f"({script!r},)")
+        return text
 
     def split(self, needed: list[ObjectKey]) -> tuple[list[ObjectKey], list[ObjectKey]]:
         """Objects that must be built in dependency order, and those that need no order.

@@ -13,17 +13,19 @@ refuse clearly once it is closed. h5py is imported on first use, so
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from .._containers._hdf5.layout import tag_to_name
-from .._containers.backends import detect_container
+from .._containers.backends import OTHER_BYTES, detect_container, not_a_session
 from .._containers.remote import Source, StorageOptions, open_source
+from .._engine.display import Summary, Table
+from .._engine.optional import require
 from ..errors import UsageError
-from .info import first_bytes
+from .info import _count_managers, _holdings, _json_value, first_bytes, format_bytes
 
 if TYPE_CHECKING:
     from .._containers._hdf5.view import ArchiveArray, OpenFile
@@ -90,15 +92,16 @@ class Archive:
 
     def objects(self, tag: str | None = None) -> list[ArchiveObject]:
         """Every saved object (or those stored under manager ``tag``), without loading any."""
+        return [found for _, found in self._entries(tag)]
+
+    def _entries(self, tag: str | None) -> Iterator[tuple[Any, ArchiveObject]]:
         source = self._index()
         owners = {"/" + tag_to_name(t): t for t in self.managers()}
-        found = []
         for key in source.keys():  # noqa: SIM118 - a RecordSource, not a dict
             location = source.location(key)
             owner = owners.get("/" + location.lstrip("/").split("/", 1)[0].split("[", 1)[0])
             if tag is None or owner == tag:
-                found.append(ArchiveObject(key.class_name, key.ordinal, location, owner))
-        return found
+                yield key, ArchiveObject(key.class_name, key.ordinal, location, owner)
 
     def arrays(self, *, dask: bool = False) -> dict[str, Any]:
         """Every saved array by location (``"/maps/Volume 1/data"``), none read yet.
@@ -111,26 +114,96 @@ class Archive:
         found = self._handle.arrays()
         return _as_dask(found) if dask else found
 
+    def table(self, tag: str, class_name: str) -> Any:
+        """The objects of one class under manager ``tag``, one row per object.
+
+        A ``pandas.DataFrame`` when pandas is installed (a dict of columns otherwise):
+        the index is the objects' ordinal, plain fields are columns, references are
+        ``(class_name, ordinal)`` tuples and arrays of objects stored on their own are
+        lazy arrays. ``class_name`` may be the full name or the last part ("Cell").
+        No application class is needed.
+        """
+        from .._engine.optional import available
+
+        keys = self._keys_of(tag, class_name)
+        rows = list(self._index().load_many(keys, _as_pair))
+        columns: dict[Any, list[Any]] = {}
+        for number, row in enumerate(rows):
+            fields = row if isinstance(row, dict) else {"value": row}
+            for name, value in fields.items():
+                columns.setdefault(name, [None] * len(rows))[number] = value
+        ordinals = [key.ordinal for key in keys]
+        pandas = available("pandas")
+        if pandas is None:
+            return {"ordinal": ordinals, **columns}
+        return pandas.DataFrame(columns, index=pandas.Index(ordinals, name="ordinal"))
+
+    def _keys_of(self, tag: str, class_name: str) -> list[Any]:
+        """The keys of ``class_name``'s objects under ``tag``, in file order; a UsageError
+        listing what there is when there are none."""
+        if tag not in self.managers():
+            raise UsageError(f"the archive has no manager {tag!r}; it has {self.managers()}")
+        by_class: dict[str, list[Any]] = {}
+        for key, found in self._entries(tag):
+            by_class.setdefault(found.class_name, []).append(key)
+        names = [n for n in by_class if class_name in (n, n.rsplit(".", 1)[-1])]
+        if len(names) != 1:
+            there = ", ".join(f"{n} ({len(k)})" for n, k in by_class.items()) or "nothing"
+            why = "several classes have that name" if names else "no objects of that class"
+            raise UsageError(f"{why} under {tag!r} ({class_name!r}); there are: {there}")
+        return sorted(by_class[names[0]], key=lambda key: key.ordinal)
+
     def _index(self) -> Any:
         """The node index (read once): node paths, classes and table ordinals."""
-        file = self._handle.file()
+        self._handle.file()
         if self._source is None:
-            from .._containers._hdf5.reader import HDF5Source
+            from .._containers._hdf5.view import ArchiveSource
 
-            self._source = HDF5Source(file, self._header)
+            self._source = ArchiveSource(self._handle, self._header)
         return self._source
 
+    def summary(self) -> Summary:
+        """What the repr and the notebook display show (headers and attributes only)."""
+        from .._containers._hdf5.inspect import manager_state, scan_nodes
+
+        file = self._handle.file()
+        nodes = scan_nodes(file)
+        holds = {n.tag: _holdings(manager_state(file, n.path)) for n in nodes if n.is_manager}
+        managers = _count_managers(self.managers(), nodes, holds)
+        header = self._header
+        facts = [("application", f"{header.app_name} (session version "
+                                 f"{header.session_version})"),
+                 ("metadata", ", ".join(f"{k}={_json_value(v)!r}"
+                                        for k, v in header.metadata.items()))]
+        tables = [Table("managers", ("tag", "objects", "classes", "holds"),
+                        [(m.tag, str(m.objects),
+                          ", ".join(f"{c.rsplit('.', 1)[-1]} {n}" for c, n in m.classes or ()),
+                          m.holds or "") for m in managers]),
+                  Table("arrays", ("location", "dtype", "shape", "raw", "stored"),
+                        [(a.path, a.dtype, "x".join(map(str, a.shape)) or "scalar",
+                          format_bytes(a.raw), format_bytes(a.stored))
+                         for n in nodes for a in n.arrays])]
+        return Summary(f"<sessionh5.Archive {self.name} (open)>", facts, tables)
+
     def __repr__(self) -> str:
-        state = "closed" if self.closed else "open"
-        return f"<sessionh5.Archive {self.name} ({state})>"
+        if self.closed:
+            return f"<sessionh5.Archive {self.name} (closed)>"
+        return self.summary().text()
+
+    def _repr_html_(self) -> str:
+        if self.closed:
+            return Summary(f"<sessionh5.Archive {self.name} (closed)>").html()
+        return self.summary().html()
+
+
+def _as_pair(key: Any) -> tuple[str, int]:
+    """A reference in a table: the target's class name and ordinal."""
+    return (key.class_name, key.ordinal)
 
 
 def _as_dask(arrays: Mapping[str, ArchiveArray]) -> dict[str, Any]:
-    try:
-        import dask.array
-    except ImportError as exc:
-        raise UsageError("arrays(dask=True) needs dask; install it (pip install dask)") from exc
-    return {loc: dask.array.from_array(array, chunks=array.chunks or array.shape, name=False)
+    da = require("dask.array", "archive.arrays(dask=True)")
+    return {loc: da.from_array(array, chunks=array.chunks or array.shape, name=False)
             for loc, array in arrays.items()}
 
 
@@ -153,7 +226,10 @@ def open_archive(source: Source, *, storage_options: StorageOptions = None) -> A
     try:
         # A path or URL is opened here and kept open until the archive closes.
         stream = stack.enter_context(open_source(source, storage_options))
-        if detect_container(first_bytes(stream)) == "stream":
+        kind = detect_container(first_bytes(stream))
+        if kind is None:
+            raise not_a_session(OTHER_BYTES)
+        if kind == "stream":
             raise UsageError(
                 f"{name} is a session stream, which has no index to read parts of it from; "
                 "Session.restore reads it whole, and sessionh5.convert (or `sessionh5 "

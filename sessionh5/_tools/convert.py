@@ -18,7 +18,7 @@ from .._containers._stream.save import stream_order
 from .._containers._stream.source import StreamSource
 from .._containers.atomic import check_target
 from .._containers.backends import open_backend, write_backend
-from .._containers.files import Format, replaced, session_target
+from .._containers.files import SESSION_SUFFIX, STREAM_SUFFIX, Format, replaced, session_target
 from .._containers.remote import StorageOptions, filesystem, is_url
 from .._engine.records import Record, SessionHeader
 from .._engine.walk import SavedSession
@@ -36,9 +36,11 @@ def convert(src: str | os.PathLike[str] | IO[bytes], dst: str | os.PathLike[str]
     """Write the session in ``src`` (either container) to ``dst``, crash-safe.
 
     The destination container comes from ``format``, else from dst's suffix (``.cxs``
-    is a stream, anything else HDF5). Returns the path (or URL) written. ``src`` may be
-    ``dst``: everything is read before the destination is replaced. Either may be a
-    URL; ``storage_options`` go to fsspec for whichever is one.
+    is a stream, anything else HDF5). When ``dst`` is an existing folder, the file is
+    written into it under src's name, in the other container unless ``format`` says
+    (``convert("a.h5s", "out")`` writes ``out/a.cxs``). Returns the path (or URL)
+    written. ``src`` may be ``dst``: everything is read before the destination is
+    replaced. Either may be a URL; ``storage_options`` go to fsspec for whichever is one.
 
     Raises:
         RestoreError: ``src`` is damaged or not a session file.
@@ -49,6 +51,8 @@ def convert(src: str | os.PathLike[str] | IO[bytes], dst: str | os.PathLike[str]
     """
     if compress not in ("lz4", "gzip", None):
         raise UsageError(f"compress must be 'lz4', 'gzip' or None, not {compress!r}")
+    if not (isinstance(dst, str) and is_url(dst)) and os.path.isdir(dst):
+        dst, format = _into_folder(src, Path(dst), format)
     target, chosen = session_target(dst, format)
     if not is_url(target):
         check_target(Path(target))  # before reading: a target that cannot be written fails now
@@ -66,6 +70,17 @@ def stored_size(target: Path | str, storage_options: StorageOptions = None) -> i
         fs, path = filesystem(target, storage_options)
         return int(fs.size(path))
     return Path(target).stat().st_size
+def _into_folder(src: Any, folder: Path, format: Format | None) -> tuple[Path, Format]:
+    """``folder/<src's stem><suffix>``: the other container of src's, unless ``format``."""
+    name = src if isinstance(src, (str, os.PathLike)) else getattr(src, "name", None)
+    if not isinstance(name, (str, os.PathLike)):
+        raise UsageError(f"{os.fspath(folder)!r} is a folder and the source has no name to "
+                         "give the converted file; name the destination file")
+    source = Path(name)
+    if format is None:
+        format = "hdf5" if source.suffix.lower() == STREAM_SUFFIX else "stream"
+    suffix = STREAM_SUFFIX if format == "stream" else SESSION_SUFFIX
+    return folder / (source.stem + suffix), format
 
 
 def read_records(src: str | os.PathLike[str] | IO[bytes], *,

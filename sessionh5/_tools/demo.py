@@ -189,7 +189,7 @@ def run_demo(path: str | Path | None = None, *, scale: float = 1.0, out: TextIO 
         target = path if is_url(path) else Path(path)
     try:
         result = _run(target, scale, out, progress or (lambda _: nullcontext()),
-                      storage_options)
+                      storage_options, temporary=temp is not None and not keep)
     finally:
         if temp is not None and not keep:
             shutil.rmtree(temp, ignore_errors=True)
@@ -200,7 +200,7 @@ def run_demo(path: str | Path | None = None, *, scale: float = 1.0, out: TextIO 
 
 
 def _run(target: Path | str, scale: float, out: TextIO, progress: ProgressFactory,
-         storage_options: Mapping[str, Any] | None) -> DemoResult:
+         storage_options: Mapping[str, Any] | None, *, temporary: bool = False) -> DemoResult:
     print(f"building the demo session (scale {scale:g})", file=out)
     original = build_session(scale)
     start = time.perf_counter()
@@ -211,6 +211,9 @@ def _run(target: Path | str, scale: float, out: TextIO, progress: ProgressFactor
     summary = info(written, storage_options=storage_options)
     print(f"saved {written} in {save_seconds:.2f} s "
           f"({format_bytes(summary.file_size)} on disk)", file=out)
+    if temporary:
+        print("  (a temporary file, removed when the demo ends: --output FILE or --keep "
+              "keeps it)", file=out)
     print(_indent(repr(summary)), file=out)
     restored = Session(APP_NAME, silent=True)
     start = time.perf_counter()

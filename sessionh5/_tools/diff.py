@@ -15,17 +15,18 @@ import os
 import struct
 from collections import deque
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 import numpy as np
 
 from .._containers._stream.source import StreamSource
-from .._containers.backends import detect_container
+from .._containers.backends import OTHER_BYTES, detect_container, not_a_session
 from .._containers.remote import Source, StorageOptions, is_url, open_source
+from .._engine.display import Summary, Table
 from .._engine.records import ObjectKey, SessionHeader
-from ..errors import CorruptFileError
+from ..errors import SessionError, _name_file
 from .info import first_bytes
 
 __all__ = ["ObjectChange", "SessionDiff", "ValueChange", "diff"]
@@ -36,6 +37,8 @@ MAX_CHANGES = 50
 #: Bytes per block when comparing in-memory arrays (HDF5 arrays use their own blocks).
 BLOCK_BYTES = 16 << 20
 _MARKS = {"added": "+", "removed": "-", "changed": "~"}
+#: Metadata every save rewrites: left out of a comparison unless asked for.
+VOLATILE = ("modified", "session_version")
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,19 +94,43 @@ class SessionDiff:
 
     __str__ = __repr__
 
+    def summary(self) -> str:
+        """Counts only: what was added, removed and changed, changed objects per class."""
+        lines = [f"--- {self.a or '(first)'}", f"+++ {self.b or '(second)'}"]
+        per_class: dict[str, int] = {}
+        for change in self.objects_changed:
+            name = change.key.strip("<>").rsplit(",", 1)[0].rsplit(".", 1)[-1]
+            per_class[name] = per_class.get(name, 0) + 1
+        if per_class:
+            lines.append("changed objects by class: "
+                         + ", ".join(f"{name} {n}" for name, n in per_class.items()))
+        return "\n".join([*lines, _summary(self)])
+
+    def _repr_html_(self) -> str:
+        rows = [tuple(line.strip().split(" ", 1)) if line.strip()[:1] in "+-~" else
+                ("", line.strip()) for line in _display_lines(self)[2:-1]]
+        table = Table("differences", ("", "what"), [r if len(r) == 2 else (r[0], "")
+                                                      for r in rows])
+        facts = [("first", self.a or "(first)"), ("second", self.b or "(second)")]
+        return Summary(f"SessionDiff: {_summary(self)}", facts,
+                       [table] if rows else []).html()
+
 
 def diff(a: Source, b: Source, *, ignore_metadata: Iterable[str] = (),
-         storage_options: StorageOptions = None) -> SessionDiff:
+         compare_volatile: bool = False, storage_options: StorageOptions = None
+         ) -> SessionDiff:
     """Compare two session files (paths, URLs or readable binary files) object by object.
 
     ``ignore_metadata`` names metadata keys left out of the comparison, e.g.
-    ``("created", "modified")`` to compare two saves of one session.
+    ``("created",)`` to compare two sessions saved apart. The keys every save
+    changes (VOLATILE: ``modified``, ``session_version``) are left out unless
+    ``compare_volatile``, so a session saved, restored and saved again is equal.
     ``storage_options`` go to fsspec for whichever of ``a`` and ``b`` is a URL.
 
     Raises:
         CorruptFileError: a file is not a session file or is damaged.
     """
-    ignored = set(ignore_metadata)
+    ignored = set(ignore_metadata) | (set() if compare_volatile else set(VOLATILE))
     with _open_records(a, storage_options) as left, \
             _open_records(b, storage_options) as right:
         header = _header_changes(left.header, right.header, ignored)
@@ -134,20 +161,30 @@ def _name(source: Source) -> str | None:
 @contextmanager
 def _open_records(source: Source, storage_options: StorageOptions) -> Iterator[Any]:
     """A RecordSource whose HDF5 arrays stay in the file until compared."""
-    with _options_for(source, storage_options) as stream:
-        kind = detect_container(first_bytes(stream))
-        if kind == "hdf5":
-            from .._containers._hdf5.lazy import open_lazy
+    with ExitStack() as stack:
+        with _naming(source):  # errors while opening name the file
+            stream = stack.enter_context(_options_for(source, storage_options))
+            kind = detect_container(first_bytes(stream))
+            if kind == "hdf5":
+                from .._containers._hdf5.lazy import open_lazy
 
-            with open_lazy(stream) as records:
-                yield records
-        elif kind == "stream":
-            from .._containers._stream import read_stream
+                records = stack.enter_context(open_lazy(stream))
+            elif kind == "stream":
+                from .._containers._stream import read_stream
 
-            yield StreamSource(read_stream(stream))  # type: ignore[arg-type]
-        else:
-            raise CorruptFileError(f"{_name(source) or 'the input'} is not a session file "
-                                   "(neither an HDF5 file nor a session stream)")
+                records = StreamSource(read_stream(stream))  # type: ignore[arg-type]
+            else:
+                raise not_a_session(OTHER_BYTES)
+        yield records
+
+
+@contextmanager
+def _naming(source: Source) -> Iterator[None]:
+    try:
+        yield
+    except SessionError as exc:
+        _name_file(exc, _name(source))
+        raise
 
 
 def _header_changes(a: SessionHeader, b: SessionHeader, ignored: set[str]
@@ -199,6 +236,9 @@ class _Changes:
         elif type(a) is not type(b):
             self.add(path, "changed", f"{_short(a)} -> {_short(b)} "
                                       f"({_type_name(a)} -> {_type_name(b)})")
+        elif type(a) is ObjectKey:  # a reference: one value, not a tuple of fields
+            if a != b:
+                self.add(path, "changed", f"{_short(a)} -> {_short(b)}")
         elif isinstance(a, dict):
             self.dicts(a, b, path)
         elif isinstance(a, (list, tuple, deque)):
@@ -238,10 +278,13 @@ class _Changes:
         if a.shape != b.shape:
             self.add(path, "changed", f"array shape {a.shape} -> {b.shape}")
         if a.dtype == b.dtype and a.shape == b.shape:
-            count = _differing_elements(a, b)
+            count, box = _differing_elements(a, b)
             if count:
                 total = int(np.prod(a.shape, dtype=np.int64))
-                self.add(path, "changed", f"array values: {count} of {total} elements differ")
+                where = "" if box is None else \
+                    ", within [" + ", ".join(f"{lo}:{hi}" for lo, hi in box) + "]"
+                self.add(path, "changed",
+                         f"array values: {count} of {total} elements differ{where}")
 
 
 def _lists(value: Any) -> Any:
@@ -258,12 +301,41 @@ def _is_array(value: Any) -> bool:
     return isinstance(value, np.ndarray) or hasattr(value, "blocks")
 
 
-def _differing_elements(a: Any, b: Any) -> int:
-    """Elements of two arrays of one shape and dtype that differ bit for bit, block by block."""
+Box = list[tuple[int, int]]
+
+
+def _differing_elements(a: Any, b: Any) -> tuple[int, Box | None]:
+    """Elements of two arrays of one shape and dtype that differ bit for bit, and the
+    bounding box (start, stop per axis) holding them; read block by block."""
     if len(a.shape) == 0:
-        return _count(np.asarray(a).reshape(1), np.asarray(b).reshape(1))
+        return int(_differs(np.asarray(a).reshape(1), np.asarray(b).reshape(1)).sum()), None
     rows = _block_rows(a, b)
-    return sum(_count(x, y) for x, y in zip(_blocks(a, rows), _blocks(b, rows), strict=True))
+    count, box = 0, None
+    for start, (x, y) in zip(range(0, a.shape[0], rows),
+                             zip(_blocks(a, rows), _blocks(b, rows), strict=True), strict=False):
+        mask = _differs(x, y)
+        found = int(np.count_nonzero(mask))
+        if found:
+            count += found
+            box = _widen(box, _bounds(mask), start)
+    return count, box
+
+
+def _bounds(mask: np.ndarray) -> Box:
+    """Per axis, the first and one past the last index where ``mask`` is set."""
+    bounds = []
+    for axis in range(mask.ndim):
+        hit = np.flatnonzero(mask.any(axis=tuple(i for i in range(mask.ndim) if i != axis)))
+        bounds.append((int(hit[0]), int(hit[-1]) + 1))
+    return bounds
+
+
+def _widen(box: Box | None, block: Box, start: int) -> Box:
+    block = [(block[0][0] + start, block[0][1] + start), *block[1:]]
+    if box is None:
+        return block
+    return [(min(lo, b_lo), max(hi, b_hi)) for (lo, hi), (b_lo, b_hi) in zip(box, block,
+                                                                             strict=True)]
 
 
 def _block_rows(a: Any, b: Any) -> int:
@@ -280,18 +352,18 @@ def _blocks(array: Any, rows: int) -> Iterator[np.ndarray]:
     return array.blocks(rows)  # type: ignore[no-any-return]
 
 
-def _count(x: np.ndarray, y: np.ndarray) -> int:
-    """Differing elements, comparing bits (nan equals the same nan; -0.0 differs from 0.0)."""
+def _differs(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Where elements differ, comparing bits (nan equals the same nan; -0.0 is not 0.0)."""
     itemsize = x.dtype.itemsize
     if x.size == 0 or itemsize == 0:
-        return 0
+        return np.zeros(x.shape, bool)
     xb = np.ascontiguousarray(x).reshape(-1).view(np.uint8)
     yb = np.ascontiguousarray(y).reshape(-1).view(np.uint8)
     word = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}.get(itemsize)
     if word is not None:
-        return int(np.count_nonzero(xb.view(word) != yb.view(word)))
+        return (xb.view(word) != yb.view(word)).reshape(x.shape)
     rows = (xb.reshape(x.size, itemsize) != yb.reshape(y.size, itemsize)).any(axis=1)
-    return int(np.count_nonzero(rows))
+    return rows.reshape(x.shape)
 
 
 def _same_scalar(a: Any, b: Any) -> bool:
@@ -311,14 +383,38 @@ def _type_name(value: Any) -> str:
 
 def _short(value: Any, width: int = 60) -> str:
     """A one-line repr, cut to ``width`` characters; references and big values summarised."""
-    if type(value) is ObjectKey:
-        return str(value)
-    if _is_array(value):
-        return f"array(shape={tuple(value.shape)}, dtype={value.dtype.str})"
-    if isinstance(value, (bytes, bytearray)) and len(value) > 32:
-        return f"<{len(value)} bytes>"
-    text = repr(value)
+    text = repr(_readable(value))
     return text if len(text) <= width else text[:width - 3] + "..."
+
+
+class _Shown:
+    """Prints as the text given, inside the repr of a container."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def _readable(value: Any) -> Any:
+    """``value`` with references as ``<Cell #2>`` and arrays and long bytes summarised."""
+    kind = type(value)
+    if kind is ObjectKey:
+        return _Shown(f"<{value.class_name.rsplit('.', 1)[-1]} #{value.ordinal}>")
+    if _is_array(value):
+        return _Shown(f"array(shape={tuple(value.shape)}, dtype={value.dtype.str})")
+    if isinstance(value, (bytes, bytearray)) and len(value) > 32:
+        return _Shown(f"<{len(value)} bytes>")
+    if kind in (list, tuple):
+        return kind(map(_readable, value))
+    if kind in (set, frozenset):
+        return _Shown(f"{kind.__name__}()" if not value else
+                      "{" + ", ".join(repr(_readable(v)) for v in value) + "}")
+    if isinstance(value, dict):
+        return {_readable(k) if type(k) is ObjectKey else k: _readable(v)
+                for k, v in value.items()}
+    return value
 
 
 def _display_lines(d: SessionDiff) -> list[str]:

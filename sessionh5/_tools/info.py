@@ -9,14 +9,17 @@ would need the whole stream, so they are left unknown (None).
 from __future__ import annotations
 
 import os
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import IO, Any, Literal
 
-from .._containers.backends import detect_container
+from .._containers.backends import OTHER_BYTES, detect_container, not_a_session
 from .._containers.remote import Source, StorageOptions, open_source
-from ..errors import CorruptFileError, UsageError
+from .._engine.display import Summary, Table
+from .._engine.records import ObjectKey
+from ..errors import UsageError
 
 __all__ = ["ManagerInfo", "SessionInfo", "filter_plugin_path", "first_bytes", "format_bytes",
            "info"]
@@ -29,16 +32,20 @@ class ManagerInfo:
     ``objects`` counts the objects stored under the tag (the manager itself not
     included); ``classes`` splits that count by class name, in file order.
     Both are None when the container cannot tell without reading everything.
+    ``holds`` describes the manager's own state ("messages: 4 items"): a logger or an
+    alias table holds its data itself, not in objects.
     """
 
     tag: str
     objects: int | None = None
     classes: tuple[tuple[str, int], ...] | None = None
+    holds: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """Plain data for ``--json``."""
         classes = None if self.classes is None else dict(self.classes)
-        return {"tag": self.tag, "objects": self.objects, "classes": classes}
+        return {"tag": self.tag, "objects": self.objects, "classes": classes,
+                "holds": self.holds}
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +99,17 @@ class SessionInfo:
 
     __str__ = __repr__
 
+    def _repr_html_(self) -> str:
+        facts = _facts(self)
+        metadata = Table("metadata", ("key", "value"),
+                         [(k, str(_json_value(v))) for k, v in self.metadata.items()])
+        managers = Table("managers", ("tag", "objects", "classes", "holds"),
+                         [(m.tag, "?" if m.objects is None else str(m.objects),
+                           ", ".join(f"{c} {n}" for c, n in m.classes or ()), m.holds or "")
+                          for m in self.managers])
+        return Summary(f"SessionInfo: {self.name or '(stream)'}", facts[1:],
+                       [metadata, managers]).html()
+
 
 def info(source: Source, *, storage_options: StorageOptions = None) -> SessionInfo:
     """Summarise a session file (a path, a URL or a readable binary file) without loading it.
@@ -110,8 +128,7 @@ def info(source: Source, *, storage_options: StorageOptions = None) -> SessionIn
             return _hdf5_info(stream, size, name)
         if kind == "stream":
             return _stream_info(stream, size, name)
-    raise CorruptFileError(f"{name or 'the input'} is not a session file "
-                           "(neither an HDF5 file nor a session stream)")
+    raise not_a_session(OTHER_BYTES)
 
 
 def _name_of(source: Source) -> str | None:
@@ -130,7 +147,7 @@ def first_bytes(stream: IO[bytes]) -> bytes:
     if not isinstance(first, bytes):
         raise UsageError("info needs a binary stream (open the file with 'rb')")
     if not first:
-        raise CorruptFileError("the file is empty; it is not a session file")
+        raise not_a_session("the file is empty")
     return first
 
 
@@ -148,12 +165,13 @@ def _stream_size(stream: IO[bytes]) -> int | None:
 def _hdf5_info(stream: IO[bytes], size: int | None, name: str | None) -> SessionInfo:
     from .._containers._hdf5.files import open_hdf5
     from .._containers._hdf5.header import read_header
-    from .._containers._hdf5.inspect import read_root_facts, scan_nodes
+    from .._containers._hdf5.inspect import manager_state, read_root_facts, scan_nodes
 
     with open_hdf5(stream) as file:
         header = read_header(file)
         facts = read_root_facts(file)
         nodes = scan_nodes(file)
+        holds = {n.tag: _holdings(manager_state(file, n.path)) for n in nodes if n.is_manager}
     stored = sum(a.stored for n in nodes for a in n.arrays)
     return SessionInfo(
         container="hdf5", layout_version=facts.layout_version,
@@ -161,10 +179,11 @@ def _hdf5_info(stream: IO[bytes], size: int | None, name: str | None) -> Session
         metadata=MappingProxyType(dict(header.metadata)), file_size=size,
         raw_array_bytes=facts.raw_array_bytes, stored_array_bytes=stored,
         filters_needed=facts.filters_needed,
-        managers=_count_managers(list(header.attr_info), nodes), name=name)
+        managers=_count_managers(list(header.attr_info), nodes, holds), name=name)
 
 
-def _count_managers(tags: list[str], nodes: list[Any]) -> tuple[ManagerInfo, ...]:
+def _count_managers(tags: list[str], nodes: list[Any], holds: dict[str | None, str]
+                    ) -> tuple[ManagerInfo, ...]:
     """Objects per tag and per class from the node list (tables count their rows)."""
     per_tag: dict[str | None, dict[str, int]] = {t: {} for t in tags}
     for node in nodes:
@@ -173,8 +192,28 @@ def _count_managers(tags: list[str], nodes: list[Any]) -> tuple[ManagerInfo, ...
         classes = per_tag.setdefault(node.tag, {})
         classes[node.class_name] = classes.get(node.class_name, 0) + node.rows
     return tuple(ManagerInfo(tag if tag is not None else "(unowned)",
-                             sum(classes.values()), tuple(classes.items()))
+                             sum(classes.values()), tuple(classes.items()), holds.get(tag))
                  for tag, classes in per_tag.items())
+
+
+def _holdings(state: Any) -> str:
+    """What a manager's own state holds, in a few words: 'messages: 4 items'."""
+    if isinstance(state, dict):
+        parts = [f"{k}: {_amount(v)}" for k, v in list(state.items())[:3]]
+        more = f", ... {len(state) - 3} more" if len(state) > 3 else ""
+        return ", ".join(parts) + more if parts else "nothing"
+    return _amount(state)
+
+
+def _amount(value: Any) -> str:
+    if hasattr(value, "shape") and hasattr(value, "dtype"):
+        return f"{value.dtype} array {'x'.join(map(str, value.shape)) or 'scalar'}"
+    if isinstance(value, (list, tuple, set, frozenset, dict, deque)):
+        return f"{len(value)} item{'' if len(value) == 1 else 's'}"
+    if type(value) is ObjectKey:
+        return "a reference"
+    text = repr(value)
+    return text if len(text) <= 24 else text[:21] + "..."
 
 
 def _stream_info(stream: IO[bytes], size: int | None, name: str | None) -> SessionInfo:
@@ -212,7 +251,7 @@ def format_bytes(n: int | None) -> str:
     raise AssertionError("unreachable")
 
 
-def _display_lines(si: SessionInfo) -> list[str]:
+def _facts(si: SessionInfo) -> list[tuple[str, str]]:
     version = f"layout {si.layout_version}, " if si.layout_version is not None else ""
     rows = [("file", si.name or "(stream)"),
             ("container", f"{si.container} ({version}session version {si.session_version})"),
@@ -224,7 +263,11 @@ def _display_lines(si: SessionInfo) -> list[str]:
         rows.append(("arrays", f"{format_bytes(si.raw_array_bytes)} raw, "
                                f"{format_bytes(si.stored_array_bytes)} stored{shown}"))
     rows.append(("filters needed", ", ".join(si.filters_needed) or "none"))
-    lines = [f"{k:<16}{v}" for k, v in rows]
+    return rows
+
+
+def _display_lines(si: SessionInfo) -> list[str]:
+    lines = [f"{k:<16}{v}" for k, v in _facts(si)]
     lines.append("metadata")
     key_width = max((len(k) for k in si.metadata), default=0) + 2
     lines += [f"  {k:<{key_width}}{_json_value(v)}" for k, v in si.metadata.items()]
@@ -239,7 +282,9 @@ def _manager_line(m: ManagerInfo, width: int) -> str:
         return f"  {m.tag:<{width}}(objects are not counted in stream files)"
     classes = ", ".join(f"{c.rsplit('.', 1)[-1]} {n}" for c, n in m.classes or ())
     noun = "object " if m.objects == 1 else "objects"
-    return f"  {m.tag:<{width}}{m.objects:>7} {noun}" + (f"  ({classes})" if classes else "")
+    holds = f"  holds {m.holds}" if m.holds else ""
+    return (f"  {m.tag:<{width}}{m.objects:>7} {noun}" + (f"  ({classes})" if classes else "")
+            + holds)
 
 
 def filter_plugin_path() -> str:

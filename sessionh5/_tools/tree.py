@@ -14,11 +14,11 @@ from typing import IO, Any, Literal
 import numpy as np
 
 from .._containers._stream.source import StreamSource
-from .._containers.backends import detect_container
+from .._containers.backends import OTHER_BYTES, detect_container, not_a_session
 from .._containers.remote import Source, StorageOptions, open_source
 from .._engine.graph import owners
 from .._engine.records import ObjectKey
-from ..errors import CorruptFileError, UsageError
+from ..errors import UsageError
 from .info import first_bytes, format_bytes
 
 __all__ = ["TreeEntry", "render_tree", "session_tree"]
@@ -72,8 +72,7 @@ def session_tree(source: Source, path: str | None = None, *,
         elif kind == "stream":
             root = _stream_tree(stream)
         else:
-            raise CorruptFileError("not a session file (neither an HDF5 file nor a session "
-                                   "stream)")
+            raise not_a_session(OTHER_BYTES)
     if path in (None, "", "/"):
         return root
     wanted = "/" + path.strip("/")

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import IO
 
-from .._containers.backends import HDF5_SIGNATURE
+from .._containers.backends import OTHER_BYTES, detect_container, not_a_session
 from .._containers.backends import Progress as ByteCounter
 from .._containers.remote import Source, StorageOptions, open_source
 from ..errors import SessionError
@@ -41,9 +41,22 @@ def validate(source: Source, *, progress: Progress | None = None,
             first = first_bytes(stream)
         except SessionError as exc:
             return [str(exc)]
-        if first.startswith(HDF5_SIGNATURE):
+        kind = detect_container(first)
+        if kind is None:
+            return [str(not_a_session(OTHER_BYTES))]
+        if kind == "hdf5":
             from .._containers._hdf5.checks import hdf5_problems
+            from .._containers._hdf5.files import open_hdf5
+            from .._containers._hdf5.header import read_header
 
+            start = stream.tell()
+            try:  # a plain HDF5 file is one problem, not a list of missing attributes
+                with open_hdf5(stream) as file:
+                    read_header(file)
+            except SessionError as exc:  # other damage: hdf5_problems lists it all
+                if "not a sessionh5 file" in str(exc):
+                    return [str(exc)]
+            stream.seek(start)
             return hdf5_problems(stream, ByteCounter(0, progress))
         return _validate_stream(stream)
 

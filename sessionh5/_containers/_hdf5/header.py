@@ -14,7 +14,8 @@ import h5py
 import numpy as np
 
 from ..._engine.records import SessionHeader
-from ...errors import CorruptFileError, VersionError
+from ...errors import VersionError
+from ..backends import PLAIN_HDF5, not_a_session
 from . import layout
 from .digest import check_digest
 from .files import h5_errors
@@ -38,8 +39,7 @@ def read_header(file: h5py.File) -> SessionHeader:
     with h5_errors("the root attributes"):
         attrs = file.attrs
         if layout.LAYOUT not in attrs:
-            raise CorruptFileError("this HDF5 file is not a sessionh5 session file "
-                                   f"(no {layout.LAYOUT!r} root attribute)")
+            raise not_a_session(PLAIN_HDF5)
         version = int(attrs[layout.LAYOUT])
         if version not in layout.READABLE_LAYOUTS:
             raise VersionError(

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import h5py
 import numpy as np
 
+from ..._engine.decoding import decode_value
+from ..._engine.records import ObjectKey
 from .files import h5_errors
 from .guard import child_dataset, datasets, node_group
 from .header import strings as _strings
@@ -28,14 +30,16 @@ from .layout import (
     ORDINAL,
     POOL_PREFIX,
     RAW_BYTES,
+    REF_NODES,
+    STATE,
     T_ORDINAL,
     TABLE_NODE,
     UNOWNED,
     tag_to_name,
 )
 
-__all__ = ["ArrayEntry", "NodeEntry", "RootFacts", "object_datasets", "read_root_facts",
-           "scan_nodes"]
+__all__ = ["ArrayEntry", "NodeEntry", "RootFacts", "manager_state", "object_datasets",
+           "read_root_facts", "scan_nodes"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,3 +139,21 @@ def object_datasets(file: h5py.File) -> dict[str, h5py.Dataset]:
             for item in datasets(group):
                 found[item.name] = item
     return found
+
+
+#: Stands for each reference in a manager's state read by manager_state.
+REFERENCE = ObjectKey("(reference)", 0)
+
+
+def manager_state(file: h5py.File, path: str) -> object:
+    """A manager node's own state, from its attributes only: arrays stand as their
+    ArrayEntry (no value read) and references as REFERENCE."""
+    with h5_errors(f"the state of {path}"):
+        group = file[path]
+        attrs = group.attrs
+        count = len(np.atleast_1d(attrs[REF_NODES])) if REF_NODES in attrs else 0
+
+        def header(name: str) -> ArrayEntry:
+            return _array(name, group[name])
+
+        return decode_value(attrs[STATE], [REFERENCE] * count, header)  # type: ignore[arg-type]

@@ -24,8 +24,9 @@ from .compression import CorruptChunkError
 from .files import h5_errors
 from .guard import child_dataset, node_group
 from .inspect import object_datasets
+from .reader import HDF5Source
 
-__all__ = ["ArchiveArray", "OpenFile"]
+__all__ = ["ArchiveArray", "ArchiveSource", "OpenFile"]
 
 
 class OpenFile:
@@ -62,6 +63,17 @@ class OpenFile:
     def array_at(self, group: h5py.Group, name: str) -> ArchiveArray:
         """The array ``name`` of an object node's group, as a lazy array."""
         return ArchiveArray(self, child_dataset(group, name))
+
+
+class ArchiveSource(HDF5Source):
+    """The archive's record source: an object node's arrays load as lazy ArchiveArrays."""
+
+    def __init__(self, owner: OpenFile, header: Any) -> None:
+        super().__init__(owner.file(), header)
+        self.owner = owner
+
+    def _array(self, group: h5py.Group, name: str) -> Any:
+        return self.owner.array_at(group, name)
 
 
 class ArchiveArray:

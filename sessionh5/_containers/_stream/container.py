@@ -111,7 +111,7 @@ def decompressed_chunks(fileobj: BinaryIO, size: int = CHUNK_SIZE
     much of the file at a time, so the whole file is never in memory."""
     head = _read_up_to(fileobj, len(HDF5_SIGNATURE))
     if not head:
-        raise CorruptFileError("not a session file: the file is empty")
+        raise CorruptFileError("not a sessionh5 file (the file is empty)")
     kind = detect_container(head)
     if kind == "hdf5":
         raise CorruptFileError("this is an HDF5 session file, not a session stream")
@@ -204,13 +204,13 @@ def read_header_line(chunks: Iterator[bytes]) -> tuple[HeaderLine, bytes]:
         if b"\n" in buffer[:MAX_HEADER_BYTES] or len(buffer) >= MAX_HEADER_BYTES:
             break
     if not buffer:
-        raise CorruptFileError("not a session file: the decompressed stream is empty")
+        raise CorruptFileError("not a sessionh5 file (the decompressed stream is empty)")
     if not buffer.startswith(b"#"):
-        raise CorruptFileError("not a session file: it does not start with '# <App> Session'")
+        raise CorruptFileError("not a sessionh5 file (it does not start with '# <App> Session')")
     end = buffer.find(b"\n", 0, MAX_HEADER_BYTES)
     if end < 0 and len(buffer) >= MAX_HEADER_BYTES:
         raise CorruptFileError(
-            f"not a session file: header line longer than {MAX_HEADER_BYTES} bytes"
+            f"not a sessionh5 file (header line longer than {MAX_HEADER_BYTES} bytes)"
         )
     if end < 0:
         raise CorruptFileError("corrupt session file: truncated inside the header line")
@@ -223,15 +223,15 @@ def parse_header_line(line: bytes) -> tuple[str, int]:
     try:
         tokens = line.decode("ascii").split()
     except UnicodeDecodeError as exc:
-        raise CorruptFileError("not a session file: the header line is not ASCII") from exc
+        raise CorruptFileError("not a sessionh5 file (the header line is not ASCII)") from exc
     if tokens[:1] != ["#"] or tokens[-3:-1] != ["Session", "version"]:
         raise CorruptFileError(
-            f"not a session file: header {line!r} is not '# <App> Session version N'"
+            f"not a sessionh5 file (header {line!r} is not '# <App> Session version N')"
         )
     if len(tokens) != 5:
         raise CorruptFileError(
-            f"not a session file: header {line!r} must name the app in exactly one word, "
-            f"found {len(tokens) - 4} words"
+            f"not a sessionh5 file (header {line!r} must name the app in exactly one "
+            f"word, found {len(tokens) - 4} words)"
         )
     return tokens[1], _check_version(tokens[4])
 
@@ -239,7 +239,8 @@ def parse_header_line(line: bytes) -> tuple[str, int]:
 def _check_version(token: str) -> int:
     """Refuse obsolete and future versions with a message saying why."""
     if not token.isdigit():
-        raise CorruptFileError(f"not a session file: header version {token!r} is not a number")
+        raise CorruptFileError(
+            f"not a sessionh5 file (header version {token!r} is not a number)")
     version = int(token)
     if version in _OBSOLETE:
         raise VersionError(
