@@ -73,4 +73,4 @@ def test_a_url_without_fsspec_names_the_remote_extra(
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setitem(sys.modules, "fsspec", None)
     assert main(["info", "https://example.invalid/s.h5s"]) == 1
-    assert 'pip install "sessionh5[remote]"' in capsys.readouterr().err
+    assert "pip install 'sessionh5[remote]'" in capsys.readouterr().err
