@@ -13,6 +13,7 @@ import sessionh5
 from sessionh5 import CorruptFileError, State, UnknownClassError
 from sessionh5._cli import main
 from sessionh5._engine import classes
+from sessionh5.errors import WriteError
 
 
 class Cell(State):
@@ -148,6 +149,15 @@ def test_convert_into_a_folder_writes_the_other_container_there(
     assert sessionh5.convert(src, out) == out / written
     assert sessionh5.diff(src, out / written).equal
     assert not (tmp_path / "out.h5s").exists() and not (tmp_path / "out.cxs").exists()
+
+
+def test_a_folder_named_like_a_session_file_is_refused_not_filled(tmp_path: Path) -> None:
+    """``convert a.h5s x.h5s/`` where x.h5s is a folder: the target is refused (issue 14)."""
+    src = sessionh5.save(new_session(), tmp_path / "a.h5s")
+    (tmp_path / "x.h5s").mkdir()
+    with pytest.raises(WriteError, match="it is a folder"):
+        sessionh5.convert(src, tmp_path / "x.h5s")
+    assert list((tmp_path / "x.h5s").iterdir()) == []
 
 
 def test_cli_convert_into_a_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -36,9 +36,10 @@ def convert(src: str | os.PathLike[str] | IO[bytes], dst: str | os.PathLike[str]
     """Write the session in ``src`` (either container) to ``dst``, crash-safe.
 
     The destination container comes from ``format``, else from dst's suffix (``.cxs``
-    is a stream, anything else HDF5). When ``dst`` is an existing folder, the file is
-    written into it under src's name, in the other container unless ``format`` says
-    (``convert("a.h5s", "out")`` writes ``out/a.cxs``). Returns the path (or URL)
+    is a stream, anything else HDF5). When ``dst`` is an existing folder (not named like a
+    session file), the file is written into it under src's name, in the other container
+    unless ``format`` says (``convert("a.h5s", "out")`` writes ``out/a.cxs``); a folder
+    named ``x.h5s`` is refused as a target. Returns the path (or URL)
     written. ``src`` may be ``dst``: everything is read before the destination is
     replaced. Either may be a URL; ``storage_options`` go to fsspec for whichever is one.
 
@@ -70,12 +71,17 @@ def stored_size(target: Path | str, storage_options: StorageOptions = None) -> i
         fs, path = filesystem(target, storage_options)
         return int(fs.size(path))
     return Path(target).stat().st_size
-def _into_folder(src: Any, folder: Path, format: Format | None) -> tuple[Path, Format]:
-    """``folder/<src's stem><suffix>``: the other container of src's, unless ``format``."""
+def _into_folder(src: Any, folder: Path, format: Format | None
+                 ) -> tuple[Path, Format | None]:
+    """``folder/<src's stem><suffix>``: the other container of src's, unless ``format``.
+
+    A folder named like a session file (``x.h5s``), or a source without a name, is
+    left as the target, which the writer then refuses as a folder.
+    """
     name = src if isinstance(src, (str, os.PathLike)) else getattr(src, "name", None)
-    if not isinstance(name, (str, os.PathLike)):
-        raise UsageError(f"{os.fspath(folder)!r} is a folder and the source has no name to "
-                         "give the converted file; name the destination file")
+    if not isinstance(name, (str, os.PathLike)) or \
+            folder.suffix.lower() in (SESSION_SUFFIX, STREAM_SUFFIX):
+        return folder, format
     source = Path(name)
     if format is None:
         format = "hdf5" if source.suffix.lower() == STREAM_SUFFIX else "stream"
