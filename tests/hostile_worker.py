@@ -139,7 +139,15 @@ class _Exit(Exception):
         self.code = code
 
 
+def fresh_memory(path: str, scratch: Path) -> tuple[int, list[bytes]]:
+    """The control: memory allocated as a reader allocates an array, not written to.
+    Its bytes hold the planted secret when planting works, so the others' tests can fail."""
+    return 0, [np.empty(PLANTED, np.uint8).tobytes()]
+
+
+PLANTED = 1_600_000
 COMMANDS: dict[str, Callable[[str, Path], tuple[int, list[bytes]]]] = {
+    "fresh-memory": fresh_memory,
     "restore": restore,
     "archive": archive,
     "info-api": info_api,
@@ -165,7 +173,7 @@ def plant_secret(nbytes: int) -> None:
 def run_one(name: str, path: str, scratch: Path, watch: Watch) -> dict[str, Any]:
     for old in scratch.iterdir():
         old.unlink()
-    plant_secret(1_600_000)
+    plant_secret(PLANTED)
     _LAST.clear()
     Path("/proc/self/clear_refs").write_text("5")  # the peak RSS starts again from here
     before = _status_kb("VmRSS")
