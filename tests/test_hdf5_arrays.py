@@ -7,6 +7,7 @@ import shutil
 import struct
 import subprocess
 import threading
+import zlib
 from pathlib import Path
 
 import h5py
@@ -412,3 +413,35 @@ def test_write_without_liblz4_function(tmp_path: Path, monkeypatch: pytest.Monke
     with h5py.File(tmp_path / "a.h5", "r") as f:
         got = [f["a"].id.read_direct_chunk((i, 0))[1] for i in range(0, 300, f["a"].chunks[0])]
     assert got == expected
+
+
+@pytest.mark.parametrize("through", ["uncompress2", "zlib module"])
+@pytest.mark.parametrize(("case", "message"), [
+    ("whole", None),
+    ("with a tail after the stream", None),
+    ("a bomb", "deflate stream holds more than the chunk's 1048576 bytes"),
+    ("too short", "chunk holds 1000 bytes, expected 1048576"),
+    ("truncated", "deflate stream does not decode"),
+    ("not deflate", "deflate stream does not decode"),
+])
+def test_a_deflate_chunk_inflates_to_exactly_its_size_and_never_more(
+        through: str, case: str, message: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """zlib through ctypes and Python's zlib module (the fallback) agree on every case."""
+    from craft import _zlib_bomb
+
+    from sessionh5._containers._hdf5 import inflate
+
+    if through == "zlib module":
+        monkeypatch.setattr(inflate, "_UNCOMPRESS2", None)
+    elif inflate._UNCOMPRESS2 is None:
+        pytest.skip("this zlib has no uncompress2")
+    raw = np.random.default_rng(9).integers(0, 50, 1 << 20, dtype=np.uint8).tobytes()
+    stream = zlib.compress(raw, 1)
+    body = {"whole": stream, "with a tail after the stream": stream + b"tail",
+            "a bomb": _zlib_bomb(64 << 20), "too short": zlib.compress(raw[:1000]),
+            "truncated": stream[: len(stream) // 2], "not deflate": b"xyz" * 100}[case]
+    if message is None:
+        assert bytes(inflate.inflate(body, len(raw))) == raw
+    else:
+        with pytest.raises(inflate.InflateError, match=message):
+            inflate.inflate(body, len(raw))

@@ -31,6 +31,7 @@ import numpy as np
 from lz4.block import _block as _lz4_extension
 
 from ...errors import UsageError
+from .inflate import InflateError, inflate
 from .shuffle import scratch_bytes, shuffle, unshuffle
 
 __all__ = [
@@ -398,31 +399,12 @@ def _lz4_block_into(piece: np.ndarray, target: np.ndarray) -> None:
         raise CorruptChunkError(f"LZ4 block does not decode to {target.size} bytes ({got})")
 
 
-#: Deflate's most output per input byte: a 258-byte match coded in two bits.
-_DEFLATE_MAX_RATIO = 1032
-
-
-def _inflate(body: memoryview, chunk_nbytes: int) -> bytes:
-    """Decompress a deflate chunk (zlib releases the GIL), never far past the chunk's size.
-
-    zlib.decompress would inflate a crafted stream to gigabytes, so it runs unbounded
-    only on a stream too short to make more than twice the chunk; a longer one is
-    inflated to one byte past the chunk at most (in growing blocks, a little slower)
-    and refused if it holds more.
-    """
+def _inflate(body: memoryview, chunk_nbytes: int) -> bytes | np.ndarray:
+    """Decompress a deflate chunk, never past the chunk's size (inflate.py)."""
     try:
-        if len(body) * _DEFLATE_MAX_RATIO <= 2 * chunk_nbytes:
-            return zlib.decompress(body, bufsize=chunk_nbytes)
-        inflater = zlib.decompressobj()
-        data = inflater.decompress(body, chunk_nbytes + 1)
-    except zlib.error as err:
-        raise CorruptChunkError(f"deflate stream does not decode: {err}") from err
-    if len(data) > chunk_nbytes or inflater.unconsumed_tail:
-        raise CorruptChunkError(f"deflate stream holds more than the chunk's {chunk_nbytes} "
-                                "bytes")
-    if not inflater.eof:
-        raise CorruptChunkError("deflate stream does not decode: it is truncated")
-    return data
+        return inflate(body, chunk_nbytes)
+    except InflateError as err:
+        raise CorruptChunkError(str(err)) from err
 
 
 def _checked(body: memoryview) -> memoryview:
