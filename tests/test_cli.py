@@ -34,7 +34,7 @@ class CliTag(State):
 def saved(tmp_path: Path) -> Path:
     session = Session("clitest", silent=True)
     volume = CliVolume("volume", session)
-    volume.data = np.zeros((32, 32, 32), dtype=np.float32)
+    volume.data = np.zeros((80, 32, 32), dtype=np.float32)  # above the pool limit: a node
     volume.tags = [CliTag("a"), CliTag("b"), CliTag("c")]
     session.models.add([volume])
     path = sessionh5.save(session, tmp_path / "cli.h5s")
@@ -81,7 +81,7 @@ def test_ls_prints_the_tree(saved: Path, capsys: pytest.CaptureFixture[str]) -> 
     volume = next(line for line in lines if line.startswith("    CliVolume 1/"))
     assert volume.endswith(f"{__name__}.CliVolume #1")
     data = next(line for line in lines if line.startswith("      data "))
-    assert "float32 32x32x32  raw 128.0 KiB  stored " in data
+    assert "float32 80x32x32  raw 320.0 KiB  stored " in data
     table = next(line for line in lines if line.startswith("    CliTag/"))
     assert f"table: 3 CliTag objects ({__name__}.CliTag)" in table
 
