@@ -413,9 +413,9 @@ def _write_chunked(parent: h5py.Group, name: str, stored: np.ndarray,
 
 def _check_file_dtype(parent: h5py.Group, name: str, dtype: np.dtype) -> None:
     """Refuse (and remove) a dataset whose file type would not read back as ``dtype``."""
-    stored_as = parent[name].dtype
+    stored_as = parent[name].dtype  # just written
     if stored_as != dtype:
-        del parent[name]
+        del parent[name]  # just written
         raise UnsupportedValueError(f"HDF5 stores numpy dtype {dtype!r} as {stored_as!r}")
 
 

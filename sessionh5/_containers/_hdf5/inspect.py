@@ -149,11 +149,11 @@ def manager_state(file: h5py.File, path: str) -> object:
     """A manager node's own state, from its attributes only: arrays stand as their
     ArrayEntry (no value read) and references as REFERENCE."""
     with h5_errors(f"the state of {path}"):
-        group = file[path]
+        group = node_group(file, path)
         attrs = group.attrs
         count = len(np.atleast_1d(attrs[REF_NODES])) if REF_NODES in attrs else 0
 
         def header(name: str) -> ArrayEntry:
-            return _array(name, group[name])
+            return _array(name, child_dataset(group, name))
 
         return decode_value(attrs[STATE], [REFERENCE] * count, header)  # type: ignore[arg-type]
