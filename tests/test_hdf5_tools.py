@@ -27,7 +27,7 @@ pytestmark = pytest.mark.skipif(
            "(Debian/Ubuntu: apt-get install hdf5-tools)")
 
 #: Values a person can recognise in h5dump's output: 0, 7, 14, ...
-VALUES = np.arange(0, 7 * 128 * 256, 7, dtype=np.int32).reshape(128, 256)
+VALUES = np.arange(0, 7 * 384 * 256, 7, dtype=np.int32).reshape(384, 256)  # > pool limit
 
 
 class ToolsVolume(Model):
@@ -96,7 +96,7 @@ def test_h5ls_lists_the_tag_groups_and_the_array(saved: Path) -> None:
     groups = {line.split()[0] for line in out.splitlines() if line.rstrip().endswith("Group")}
     assert {"/models", "/main_view", "/user_aliases"} <= groups
     name = dataset_path(saved).replace(" ", "\\ ")
-    assert any(line.startswith(name) and "Dataset {128, 256}" in line
+    assert any(line.startswith(name) and "Dataset {384, 256}" in line
                for line in out.splitlines())
 
 
@@ -111,7 +111,7 @@ def test_h5dump_shows_the_metadata_attributes(saved: Path) -> None:
 def test_h5dump_shows_the_lz4_filter_and_the_array_values(saved: Path) -> None:
     name = dataset_path(saved)
     header = run_tool("h5dump", "-p", "-H", "-d", name, str(saved))
-    assert "FILTER_ID 32004" in header and "( 128, 256 )" in header
+    assert "FILTER_ID 32004" in header and "( 384, 256 )" in header
     out = run_tool("h5dump", "-d", name, "-s", "5,0", "-c", "1,6", str(saved))
     assert "(5,0): 8960, 8967, 8974, 8981, 8988, 8995" in out
 
