@@ -191,3 +191,40 @@ def test_a_read_only_folder_is_refused_with_nothing_written(tmp_path: Path) -> N
                                   f"files in {str(folder)!r}")
     assert outcome["snapshots"] == 0
     assert os.listdir(folder) == ["old.h5s"] and target.read_bytes() == b"an earlier file"
+
+
+_URL_CHILD = """
+import json, resource, signal, sys
+sys.path[:0] = sys.argv[1:3]
+import fsspec
+import sessionh5
+from fault_saver import generation
+url, key = "memory://bucket/s.h5s", "/bucket/s.h5s"
+sessionh5.save(generation(1), url)
+before = fsspec.filesystem("memory").cat_file(key)
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, resource.RLIM_INFINITY))
+try:
+    sessionh5.save(generation(2), url)
+    outcome = {"error": None}
+except Exception as exc:
+    outcome = {"error": type(exc).__name__, "errno": exc.errno, "filename": exc.filename,
+               "message": str(exc)}
+resource.setrlimit(resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+outcome["unchanged"] = fsspec.filesystem("memory").cat_file(key) == before
+print(json.dumps(outcome))
+"""
+
+
+def test_a_full_scratch_disk_while_saving_to_a_url_names_the_url() -> None:
+    """A URL is written to a local scratch file first: when that fails, the error names
+    the URL, and the object there is left as it was."""
+    pytest.importorskip("fsspec")
+    result = subprocess.run([sys.executable, "-c", _URL_CHILD, str(TESTS), str(TESTS.parent)],
+                            capture_output=True, text=True, timeout=120, check=True)
+    outcome = json.loads(result.stdout)
+    assert outcome["error"] == "WriteError", (outcome, result.stderr[-2000:])
+    assert (outcome["errno"], outcome["filename"]) == (errno.EFBIG, "memory://bucket/s.h5s")
+    assert outcome["message"] == ("cannot save to 'memory://bucket/s.h5s': File too large; "
+                                  "nothing was uploaded; an earlier object there is unchanged")
+    assert outcome["unchanged"]

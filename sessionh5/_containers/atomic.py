@@ -105,7 +105,8 @@ def check_target(target: Path) -> None:
                          str(target))
 
 
-def _write_error(exc: BaseException, target: Path, temp: Path) -> WriteError | None:
+def _write_error(exc: BaseException, target: Path | str, temp: Path,
+                 kept: str | None = None) -> WriteError | None:
     """The WriteError for a failed write, or None when ``exc`` is not about the file.
 
     HDF5 reports a failed write as a RuntimeError or OSError whose text (or whose
@@ -128,7 +129,8 @@ def _write_error(exc: BaseException, target: Path, temp: Path) -> WriteError | N
         seen = seen.__cause__ or seen.__context__
     if code is None:
         return None
-    kept = "the file there is unchanged" if target.exists() else "nothing was written"
+    if kept is None:
+        kept = "the file there is unchanged" if Path(target).exists() else "nothing was written"
     return WriteError(code, f"{os.strerror(code)}; {kept}", str(target))
 
 
@@ -149,6 +151,8 @@ def atomic_url(url: str, storage_options: StorageOptions = None) -> Iterator[Pat
 
     Raises:
         SaveError: the upload failed; whatever was at ``url`` before is left as it was.
+        WriteError: writing the local copy failed (a full scratch disk); nothing was
+            uploaded.
         UsageError: ``url`` is read-only (HTTP) or its file system package is missing.
     """
     if protocol(url) in READ_ONLY:
@@ -161,7 +165,14 @@ def atomic_url(url: str, storage_options: StorageOptions = None) -> Iterator[Pat
         return
     with tempfile.TemporaryDirectory(prefix="sessionh5-upload-") as folder:
         temp = Path(folder) / (PurePosixPath(remote).name or "session")
-        yield temp
+        try:
+            yield temp
+        except BaseException as exc:  # e.g. the local scratch disk is full
+            error = _write_error(exc, url, temp, "nothing was uploaded; an earlier object "
+                                                  "there is unchanged")
+            if error is None:
+                raise
+            raise error from exc
         try:
             _upload(fs, temp, remote)
         except Exception as exc:
