@@ -4,9 +4,14 @@
 
 Every method writes the same arrays into one fresh file (np.save: one file per
 array) and reads them back; the time includes opening and closing the file, no
-fsync anywhere. Seconds are medians over the repeats. ``w/raw`` is how many times
-faster than plain h5py writing contiguous uncompressed data, ``w/lz4`` than plain
-h5py with ``hdf5plugin.LZ4()`` in 1 MiB chunks (same for reads).
+fsync anywhere. Seconds are medians over the repeats; the methods' order rotates
+from one repeat to the next, and before each timed step a buffer of 2.5x the data
+is touched and freed (this VM makes memory freed seconds ago slow to touch again;
+see docs/performance.md). ``w/raw`` is how many times faster than plain h5py
+writing contiguous uncompressed data, ``w/lz4`` than plain h5py with
+``hdf5plugin.LZ4()`` in 1 MiB chunks (same for reads). "sessionh5 lz4, Fletcher32
+check" reads sessionh5's file ignoring the xxh3 hashes, as a reader of layout 2
+files would: what checking xxh3 instead bought.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from workloads import w1
 
+from sessionh5._containers._hdf5 import arrays as arrays_module
 from sessionh5._containers._hdf5.arrays import read_array, write_array
 from sessionh5._containers._hdf5.compression import Compression
 
@@ -65,6 +71,16 @@ def _ours(name: str) -> tuple[Callable[[Path, Arrays], None], Callable[[Path], A
             return {key: read_array(f[key]) for key in f}
 
     return write, read
+
+
+def _read_checking_fletcher32(path: Path) -> Arrays:
+    """Our reader with the per-chunk xxh3 hashes ignored: Fletcher32 is summed instead."""
+    saved = arrays_module._chunk_hashes
+    arrays_module._chunk_hashes = lambda dataset: None
+    try:
+        return _ours("lz4")[1](path)
+    finally:
+        arrays_module._chunk_hashes = saved
 
 
 def _h5py_write(lz4: bool) -> Callable[[Path, Arrays], None]:
@@ -112,6 +128,8 @@ def methods() -> list[Method]:
     rows += [Method(f"sessionh5 {name}", *_ours(name)) for name in ("lz4", "gzip", "none")]
     rows.append(Method("h5py reads sessionh5 lz4", None, _h5py_read,
                        reads_file_of="sessionh5 lz4"))
+    rows.append(Method("sessionh5 lz4, Fletcher32 check", None, _read_checking_fletcher32,
+                       reads_file_of="sessionh5 lz4"))
     return rows
 
 
@@ -141,15 +159,28 @@ def _check(expected: Arrays, got: Arrays, name: str) -> None:
             raise SystemExit(f"{name}: {key} did not round-trip")
 
 
-def run_round(rows: list[Method], arrays: Arrays, workdir: Path, verify: bool) -> None:
-    """Write and read every method once; keep only files a read-only row still needs."""
+def _return_pages(nbytes: int) -> None:
+    """Touch and free ``nbytes``: the timed step then gets recently used pages."""
+    buffer = np.ones(nbytes, np.uint8)
+    del buffer
+
+
+def run_round(rows: list[Method], arrays: Arrays, workdir: Path, verify: bool,
+              shift: int = 0) -> None:
+    """Write every method once, then read every method once, in an order shifted by
+    ``shift``; files are removed at the end."""
     paths = {m.name: workdir / m.name.replace(" ", "_") for m in rows}
-    for method in rows:
+    order = rows[shift % len(rows):] + rows[:shift % len(rows)]
+    page_return = int(2.5 * sum(a.nbytes for a in arrays.values()))
+    for method in order:
         if method.write is not None:
             _remove(paths[method.name])
+            _return_pages(page_return)
             seconds, _ = _timed(lambda m=method: m.write(paths[m.name], arrays))
             method.write_s.append(seconds)
+    for method in order:
         source = paths[method.reads_file_of or method.name]
+        _return_pages(page_return)
         seconds, back = _timed(lambda m=method, p=source: m.read(p))
         method.read_s.append(seconds)
         method.nbytes = _size(source)
@@ -167,13 +198,13 @@ def _ratio(base: list[float], mine: list[float]) -> str:
 def report(rows: list[Method], raw_nbytes: int) -> str:
     """The table: median seconds, MB/s of raw data, file size, and speed ratios."""
     raw, lz4 = rows[0], rows[1]
-    lines = [f"{'method':26} {'write s':>8} {'MB/s':>6} {'read s':>7} {'MB/s':>6} "
+    lines = [f"{'method':32} {'write s':>8} {'MB/s':>6} {'read s':>7} {'MB/s':>6} "
              f"{'file MiB':>9} {'ratio':>6} {'w/raw':>6} {'w/lz4':>6} {'r/raw':>6} {'r/lz4':>6}"]
     for m in rows:
         write = statistics.median(m.write_s) if m.write_s else math.nan
         read = statistics.median(m.read_s)
         lines.append(
-            f"{m.name:26} {write:8.3f} {raw_nbytes / 1e6 / write:6.0f} {read:7.3f} "
+            f"{m.name:32} {write:8.3f} {raw_nbytes / 1e6 / write:6.0f} {read:7.3f} "
             f"{raw_nbytes / 1e6 / read:6.0f} {m.nbytes / MIB:9.1f} {raw_nbytes / m.nbytes:6.2f} "
             f"{_ratio(raw.write_s, m.write_s):>6} {_ratio(lz4.write_s, m.write_s):>6} "
             f"{_ratio(raw.read_s, m.read_s):>6} {_ratio(lz4.read_s, m.read_s):>6}")
@@ -196,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = methods()
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         for round_no in range(args.repeat):
-            run_round(rows, arrays, Path(tmp), verify=round_no == 0)
+            run_round(rows, arrays, Path(tmp), verify=round_no == 0, shift=round_no)
     print(report(rows, raw_nbytes))
     return 0
 

@@ -189,6 +189,14 @@ def _(spec: Spec) -> dict[str, Any]:
     return {}
 
 
+@case("ours-wb-save")
+def _(spec: Spec) -> dict[str, Any]:
+    """Session.save into a file opened "wb", the way the seed's API is called (no fsync)."""
+    with open(spec["path"], "wb") as out:
+        spec["_data"].save(out, compress=spec.get("compress", "lz4"))
+    return {}
+
+
 @case("ours-path-save")
 def _(spec: Spec) -> dict[str, Any]:
     """sessionh5.save to a path: temporary file, fsync, rename (crash-safe)."""
@@ -203,6 +211,21 @@ def _(spec: Spec) -> dict[str, Any]:
         report = session.restore(f, managers=spec.get("managers"),
                                  metadata_only=spec.get("metadata_only", False))
     return {"bytes_read": f.bytes_read, "items": len(report.restored)}
+
+
+@case("ours-restore-path")
+def _(spec: Spec) -> dict[str, Any]:
+    session = Session("sessionh5-bench", minimal=True, silent=True)
+    report = session.restore(spec["path"])
+    return {"items": len(report.restored)}
+
+
+@case("ours-restore-rb")
+def _(spec: Spec) -> dict[str, Any]:
+    session = Session("sessionh5-bench", minimal=True, silent=True)
+    with open(spec["path"], "rb") as f:
+        report = session.restore(f)
+    return {"items": len(report.restored)}
 
 
 # ---- W2: many small objects ----------------------------------------------------------

@@ -27,11 +27,14 @@ def volume(shape: tuple[int, int, int] = (512, 512, 512), *, scale: float = 1.0,
            seed: int = 0) -> np.ndarray:
     """A smooth float32 density (sum of Gaussian blobs) with slight noise.
 
-    ``scale`` shrinks the first axis only, so planes keep their full size.
+    ``scale`` shrinks (or stretches) the first axis only, so planes keep their full size.
     """
     rng = np.random.default_rng(seed)
     depth = max(1, round(shape[0] * scale))
-    axes = [np.linspace(0.0, 1.0, n, dtype=np.float32) for n in (shape[0], shape[1], shape[2])]
+    # Above scale 1 the first axis runs past 1.0 (the blobs' tails), below it is cut.
+    first = max(shape[0], depth)
+    axes = [np.linspace(0.0, (first - 1) / (shape[0] - 1), first, dtype=np.float32),
+            *(np.linspace(0.0, 1.0, n, dtype=np.float32) for n in shape[1:])]
     blobs = [(rng.uniform(0.0, 1.0, 3), rng.uniform(0.03, 0.2), rng.uniform(0.2, 1.0))
              for _ in range(_BLOBS)]
     profiles = [[np.exp(-((ax - c) ** 2) / (2 * width**2)).astype(np.float32)

@@ -209,3 +209,39 @@ def golden_rows_session() -> Session:
                                  note="the manager is an object node; rows refer to it")
     refs.manager = session.rows  # a reference from a row to an object node
     return session
+
+
+def golden_arrays() -> dict[str, np.ndarray]:
+    """The arrays of ``layouts/v3/arrays-lz4.h5s``: one per way layout 3 stores chunks.
+
+    Each is over the 64 KiB tiny-array limit, so it is chunked and Blosc-compressed:
+    byte-shuffled numbers (both byte orders, several chunks with a short last one),
+    bit-shuffled 1-byte numbers and bools, unshuffled bytes, text (uint32 code points
+    plus a dtype marker) and records. Values are seeded and compress well, so the file
+    stays small.
+    """
+    rng = np.random.default_rng(15)
+    record = np.dtype([("x", "<f4"), ("n", ">i2"), ("tag", "S3")])
+    records = np.zeros(12_000, record)
+    records["x"] = np.arange(12_000) / 8
+    records["n"] = np.arange(12_000) % 300
+    records["tag"] = b"ab"
+    return {
+        "steps": (np.arange(1001 * 400, dtype="<i8") // 7).reshape(1001, 400),  # 4 chunks,
+        # the last one short
+        "smooth": np.linspace(0, 1, 3 * 100 * 110, dtype=">f4").reshape(3, 100, 110),
+        "labels": np.repeat(rng.integers(0, 5, 3000).astype(np.uint8), 100),
+        "mask": np.repeat(rng.integers(0, 2, 3000).astype(bool), 100),
+        "bytes": np.array([b"sessionh5", b"\x00\xff"] * 10_000, dtype="S9"),
+        "text": np.array(["golden", "été", ""] * 6_000),
+        "records": records,
+    }
+
+
+def golden_arrays_session() -> Session:
+    """The session of ``layouts/v3/arrays-lz4.h5s``: golden_arrays() on one volume."""
+    session = Session(APP, silent=True)
+    session.metadata.update(title="golden arrays v3", creator="sessionh5 tests")
+    arrays = golden_arrays()
+    session.arrays = GoldenManager(volume=GoldenVolume(arrays.pop("steps"), list(arrays.values())))
+    return session

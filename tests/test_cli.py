@@ -54,7 +54,7 @@ def test_info_prints_the_summary(saved: Path, capsys: pytest.CaptureFixture[str]
     out = capsys.readouterr().out
     assert out.splitlines()[0] == f"file            {saved}"
     assert "application     clitest" in out
-    assert "filters needed  LZ4" in out
+    assert "filters needed  Blosc with LZ4" in out
     assert "4 objects  (CliVolume 1, CliTag 3)" in out
 
 

@@ -3,7 +3,9 @@
 The files in tests/data/layouts/ are never regenerated (see the README there); a
 failure here means a change broke reading files that users already have.
 ``session-*`` files hold :func:`golden_session`; ``v2/rows-lz4.h5s`` holds
-:func:`golden_rows_session`, every kind of value inside layout 2's msgpack table rows.
+:func:`golden_rows_session`, every kind of value inside layout 2's msgpack table rows;
+``v3/arrays-lz4.h5s`` holds :func:`golden_arrays_session`, every kind of chunk layout 3's
+array codec writes.
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ from golden_classes import (
     APP,
     GoldenItem,
     GoldenManager,
+    GoldenVolume,
+    golden_arrays,
+    golden_arrays_session,
     golden_rows_session,
     golden_session,
 )
@@ -36,6 +41,8 @@ GOLDEN = sorted(p for p in LAYOUTS.glob("v*/session-*") if p.suffix in (".h5s", 
 ROWS = LAYOUTS / "v2" / "rows-lz4.h5s"
 #: The same session in layout 3, whose rows keep their arrays in the tables' pools.
 ROWS_FILES = [ROWS, LAYOUTS / "v3" / "rows-lz4.h5s"]
+#: Every kind of chunk layout 3 writes for compress="lz4" (written once, like the others).
+ARRAYS = LAYOUTS / "v3" / "arrays-lz4.h5s"
 #: Metadata that depends on when and where the files were written.
 TIMESTAMPS = {"created", "modified", "generator", "dateCopyrighted", "session_version"}
 
@@ -57,12 +64,12 @@ def test_golden_files_exist() -> None:
         f"v{version}/{name}" for version in sorted(READABLE_LAYOUTS) for name in names]
     assert sorted(p.relative_to(LAYOUTS).as_posix() for p in LAYOUTS.glob("v*/*")
                   if p.suffix in (".h5s", ".cxs")) == sorted(
-        [p.relative_to(LAYOUTS).as_posix() for p in GOLDEN + ROWS_FILES])
+        [p.relative_to(LAYOUTS).as_posix() for p in [*GOLDEN, *ROWS_FILES, ARRAYS]])
     assert sum(p.stat().st_size for p in GOLDEN) < 200_000
-    assert all(p.stat().st_size < 100_000 for p in ROWS_FILES)
+    assert all(p.stat().st_size < 100_000 for p in [*ROWS_FILES, ARRAYS])
 
 
-@pytest.mark.parametrize("path", [p for p in GOLDEN if p.suffix == ".h5s"] + ROWS_FILES,
+@pytest.mark.parametrize("path", [p for p in GOLDEN if p.suffix == ".h5s"] + ROWS_FILES + [ARRAYS],
                          ids=lambda p: p.relative_to(LAYOUTS).as_posix())
 def test_golden_hdf5_file_has_its_folders_layout_version(path: Path) -> None:
     """A file in ``v<N>/`` was written by layout N's writer (so each reader path runs)."""
@@ -91,10 +98,50 @@ def test_golden_file_restores_to_the_expected_session(path: Path) -> None:
     assert plain == {"title": "golden v1"}
 
 
-@pytest.mark.parametrize("path", [*GOLDEN, *ROWS_FILES],
+@pytest.mark.parametrize("path", [*GOLDEN, *ROWS_FILES, ARRAYS],
                          ids=lambda p: p.relative_to(LAYOUTS).as_posix())
 def test_golden_file_validates_clean(path: Path) -> None:
     assert sessionh5.validate(path) == []
+
+
+# --- v3/arrays-lz4.h5s: every kind of chunk of layout 3's array codec -----------------------
+
+
+def test_arrays_file_restores_every_array_exactly() -> None:
+    """Shape, dtype (byte order, records, text) and bytes of every array; metadata."""
+    expected = golden_arrays()
+    restored = Session(APP, silent=True)
+    report = restored.restore(ARRAYS)
+    assert report.ok and report.skipped == []
+    volume = restored.arrays.volume
+    assert type(volume) is GoldenVolume
+    got = [volume.data, *volume.levels]
+    assert len(got) == len(expected)
+    for array, want in zip(got, expected.values(), strict=True):
+        assert type(array) is np.ndarray and array.dtype == want.dtype
+        assert array.shape == want.shape and array.tobytes() == want.tobytes()
+    plain = {k: v for k, v in restored.metadata.items() if k not in TIMESTAMPS}
+    assert plain.pop("creator")[0] == "sessionh5 tests"
+    assert plain == {"title": "golden arrays v3"}
+    assert golden_arrays_session().arrays.volume.data.tobytes() == volume.data.tobytes()
+
+
+def test_arrays_file_is_read_exactly_by_plain_h5py() -> None:
+    """h5py + hdf5plugin decodes every Blosc chunk (Fletcher32 checked) to the same bytes;
+    text comes back as the uint32 code points it is stored as."""
+    import hdf5plugin  # noqa: F401  (registers the Blosc filter with HDF5)
+
+    expected = list(golden_arrays().values())
+    with h5py.File(ARRAYS, "r") as f:
+        group = f["arrays/Volume 1"]
+        names = ["data"] + [f"levels.{i}" for i in range(len(expected) - 1)]
+        for name, want in zip(names, expected, strict=True):
+            dataset = group[name]
+            assert dataset.chunks is not None and "32001" in dataset._filters
+            stored = dataset[()]
+            if want.dtype.kind == "U":
+                want = want[..., np.newaxis].view("<u4")
+            assert stored.dtype == want.dtype and stored.tobytes() == want.tobytes(), name
 
 
 # --- v2/rows-lz4.h5s: every kind of value inside packed table rows -------------------------

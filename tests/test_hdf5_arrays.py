@@ -12,11 +12,20 @@ from pathlib import Path
 
 import h5py
 import hdf5plugin
+import msgpack
 import numpy as np
 import pytest
 
-from sessionh5._containers._hdf5 import compression as compression_module
-from sessionh5._containers._hdf5.arrays import CRC_ATTR, DTYPE_ATTR, read_array, write_array
+from sessionh5._containers._hdf5 import blosc as blosc_module
+from sessionh5._containers._hdf5 import lz4chunks as lz4_module
+from sessionh5._containers._hdf5.arrays import (
+    CRC_ATTR,
+    DTYPE_ATTR,
+    XXH3_ATTR,
+    read_array,
+    read_region,
+    write_array,
+)
 from sessionh5._containers._hdf5.compression import (
     CHUNK_NBYTES,
     TINY_NBYTES,
@@ -123,7 +132,7 @@ def test_big_array_round_trips(tmp_path: Path, compression: str) -> None:
 
 
 EXPECTED_FILTERS = {
-    "lz4": ["shuffle", "32004", "fletcher32"],
+    "lz4": ["32001", "fletcher32"],
     "gzip": ["shuffle", "gzip", "fletcher32"],
     "none": ["fletcher32"],
 }
@@ -140,6 +149,43 @@ def test_large_dataset_has_own_shape_dtype_and_filters(tmp_path: Path, compressi
         assert ds.chunks == (1, 30, 500) or np.prod(ds.chunks) * 8 <= CHUNK_NBYTES
         assert ds.chunks[1:] == array.shape[1:]
         assert DTYPE_ATTR not in ds.attrs
+        assert ds.attrs[XXH3_ATTR].dtype == np.uint64
+        assert ds.attrs[XXH3_ATTR].shape == (ds.id.get_num_chunks(),)
+
+
+LABELS = np.random.default_rng(9).integers(0, 6, 300_000).astype(np.uint8)
+#: Like a table's state column: msgpack rows back to back.
+BYTE_STREAM = np.frombuffer(b"".join(
+    msgpack.packb({"name": f"object {i}", "x": i * 0.37, "serial": i * 7919 % 1000003,
+                   "visible": bool(i % 7), "color": [i % 256, 3, 5, 255]})
+    for i in range(12_000)), np.uint8)
+
+
+@pytest.mark.parametrize(("data", "mode"), [
+    pytest.param(np.zeros(300_000, "<f4"), 1, id="<f4"),
+    pytest.param(np.zeros(300_000, ">i8"), 1, id=">i8"),
+    pytest.param(LABELS, 2, id="u1-labels"),  # bit shuffle packs small integers
+    pytest.param(LABELS.view(np.int8), 2, id="i1-labels"),
+    pytest.param(BYTE_STREAM, 0, id="u1-byte-stream"),  # and breaks up text-like bytes
+    pytest.param(np.zeros(300_000, "?"), 2, id="bool"),
+    pytest.param(np.zeros(300_000, "S7"), 0, id="S7"),
+    pytest.param(np.zeros(300_000, "V6"), 0, id="V6"),
+])
+def test_blosc_options_say_how_chunks_are_shuffled(tmp_path: Path, data: np.ndarray,
+                                                   mode: int) -> None:
+    """Blosc's options are hdf5plugin.Blosc()'s: level 1, LZ4, byte/bit/no shuffle per dtype
+    (1-byte integers: whichever of bit shuffle and none compresses a sample better)."""
+    dtype = data.dtype
+    with h5py.File(tmp_path / "a.h5", "w") as f:
+        ds = write_array(f, "a", data, Compression.from_name("lz4"))
+        plist = ds.id.get_create_plist()
+        code, flags, options = plist.get_filter(0)[:3]
+        assert flags & h5py.h5z.FLAG_OPTIONAL
+        assert (code, options[4:]) == (32001, (1, mode, 1))
+        assert options[2] == np.dtype(dtype).itemsize  # the typesize the filter recorded
+        header = ds.id.read_direct_chunk((0,))[1]
+        assert header[0] == 2 and header[3] == (np.dtype(dtype).itemsize if mode else 1)
+        assert bool(header[2] & 0x1) == (mode == 1) and bool(header[2] & 0x4) == (mode == 2)
 
 
 def test_tiny_dataset_is_contiguous_with_crc(tmp_path: Path) -> None:
@@ -271,7 +317,7 @@ def test_compression_values() -> None:
     assert Compression.from_name(None) == Compression.from_name("none") == Compression("none")
     assert Compression.from_name("gzip").level in range(1, 5)
     assert Compression.from_name("lz4").filters_needed() == [
-        "LZ4 (HDF5 filter 32004, from hdf5plugin)"]
+        "Blosc with LZ4 (HDF5 filter 32001, from hdf5plugin)"]
     assert Compression.from_name("gzip").filters_needed() == []
     with pytest.raises(UsageError):
         Compression("gzip", level=12)
@@ -326,9 +372,9 @@ DECODERS = [pytest.param(True, id="liblz4-via-ctypes"), pytest.param(False, id="
 def _lz4_decoder(monkeypatch: pytest.MonkeyPatch, c_function: bool) -> None:
     """Use liblz4's C function (the default when found) or python-lz4's fallback."""
     if not c_function:
-        monkeypatch.setattr(compression_module, "_LZ4_DECOMPRESS", None)
+        monkeypatch.setattr(lz4_module, "_LZ4_DECOMPRESS", None)
     else:
-        assert compression_module._LZ4_DECOMPRESS is not None
+        assert lz4_module._LZ4_DECOMPRESS is not None
 
 
 @pytest.mark.parametrize("c_function", DECODERS)
@@ -358,7 +404,8 @@ def test_truncated_lz4_block_is_corrupt(tmp_path: Path, monkeypatch: pytest.Monk
     _lz4_decoder(monkeypatch, c_function)
     array = np.tile(np.arange(250, dtype=np.uint8), 20_000)
     with h5py.File(tmp_path / "a.h5", "w") as f:
-        ds = write_array(f, "a", array, Compression.from_name("lz4"))
+        ds = f.create_dataset("a", data=array, chunks=array.shape, fletcher32=True,
+                              **hdf5plugin.LZ4())
         stored = ds.id.read_direct_chunk((0,))[1]
         (size,) = struct.unpack_from(">I", stored, 12)
         cut = bytearray(stored[: 16 + size // 2])
@@ -369,13 +416,15 @@ def test_truncated_lz4_block_is_corrupt(tmp_path: Path, monkeypatch: pytest.Monk
             read_array(ds)
 
 
-def test_chunk_larger_than_any_writer_makes_is_refused_unread(tmp_path: Path) -> None:
+@pytest.mark.parametrize("compression", COMPRESSIONS)
+def test_chunk_larger_than_any_writer_makes_is_refused_unread(tmp_path: Path,
+                                                              compression: str) -> None:
     """A stored chunk larger than a chunk of its size can take is refused before it is
     read: h5py would allocate whatever size the chunk index claims."""
     array = np.arange(300_000, dtype=np.float64)
     with h5py.File(tmp_path / "a.h5", "w") as f:
-        ds = write_array(f, "a", array, Compression.from_name("none"))
-        huge = bytes(3 * ds.id.get_chunk_info(0).size)
+        ds = write_array(f, "a", array, Compression.from_name(compression))
+        huge = bytes(3 * ds.chunks[0] * 8)
         ds.id.write_direct_chunk((0,), huge + fletcher32(huge).to_bytes(4, "little"))
         with pytest.raises(CorruptFileError, match=r"chunk at \(0,\) claims more stored bytes"):
             read_array(ds)
@@ -389,30 +438,42 @@ def test_many_chunks_reuse_read_buffers(tmp_path: Path, compression: str) -> Non
     _same(array, _roundtrip(tmp_path, array, compression))
 
 
-@pytest.mark.parametrize("dtype", ["u1", "<f4", ">i8"])
-def test_encode_in_buffer_equals_python_lz4(dtype: str) -> None:
-    """liblz4 writing into a reused buffer gives the bytes python-lz4's path gives."""
-    rng = np.random.default_rng(7)
-    noise = rng.integers(0, 256, 40_000, dtype=np.uint8)
-    smooth = np.repeat(np.arange(20_000, dtype=np.uint16), 2).view(np.uint8)
-    for data in (noise, smooth, np.concatenate([smooth, noise]), np.zeros(8, np.uint8)):
-        raw = data[: data.size // np.dtype(dtype).itemsize * np.dtype(dtype).itemsize]
-        codec = ChunkCodec.for_writing(Compression.from_name("lz4"), np.dtype(dtype))
-        buffer = np.full(ChunkCodec.stored_capacity(raw.size), 0xAB, np.uint8)
-        assert codec.encode(raw, buffer).tobytes() == bytes(codec.encode(raw))
+def _chunks_of(path: Path) -> list[bytes]:
+    with h5py.File(path, "r") as f:
+        ds = f["a"]
+        return [ds.id.read_direct_chunk(ds.id.get_chunk_info(i).chunk_offset)[1]
+                for i in range(ds.id.get_num_chunks())]
 
 
-def test_write_without_liblz4_function(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Without liblz4's exported function, python-lz4 writes the same file contents."""
+def test_without_ctypes_blosc_hdf5_filters_the_chunks(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """When c-blosc cannot be called (a build hiding its symbols), HDF5's pipeline writes
+    and reads Blosc chunks of the same kind (its filter picks Blosc's default block size,
+    so the bytes differ), and Fletcher32 still guards them; either reader reads either."""
     array = np.random.default_rng(8).normal(size=(300, 2000)).astype(np.float32)
-    with_c = _roundtrip(tmp_path, array)
+    array[:, :1000] = np.round(array[:, :1000])
+    _same(array, _roundtrip(tmp_path, array))
+    ours = _chunks_of(tmp_path / "a.h5")
+    (tmp_path / "a.h5").rename(tmp_path / "ours.h5")
+    monkeypatch.setattr(blosc_module, "_FUNCTIONS", None)
+    _same(array, _roundtrip(tmp_path, array))
+    theirs = _chunks_of(tmp_path / "a.h5")
+    assert len(theirs) == len(ours)
+    assert all(c[:4] == o[:4] for c, o in zip(theirs, ours, strict=True))  # same Blosc kind
+    with h5py.File(tmp_path / "ours.h5", "r") as f:
+        assert ChunkCodec.from_dataset(f["a"]).method == "blosc"
+        _same(array, read_array(f["a"]))  # HDF5's pipeline reads our chunks (headers
+        # checked by us first)
+        _same(array[5:250, 3:7], read_region(f["a"], (slice(5, 250), slice(3, 7))))
+    monkeypatch.undo()
     with h5py.File(tmp_path / "a.h5", "r") as f:
-        expected = [f["a"].id.read_direct_chunk((i, 0))[1] for i in range(0, 300, f["a"].chunks[0])]
-    monkeypatch.setattr(compression_module, "_LZ4_COMPRESS", None)
-    _same(with_c, _roundtrip(tmp_path, array))
-    with h5py.File(tmp_path / "a.h5", "r") as f:
-        got = [f["a"].id.read_direct_chunk((i, 0))[1] for i in range(0, 300, f["a"].chunks[0])]
-    assert got == expected
+        assert ChunkCodec.from_dataset(f["a"]) is not None
+        assert XXH3_ATTR not in f["a"].attrs  # so Fletcher32 is checked
+        _same(array, read_array(f["a"]))  # and ours reads HDF5's
+        info = f["a"].id.get_chunk_info(1)
+    _flip_byte(tmp_path / "a.h5", info.byte_offset + 100)
+    with h5py.File(tmp_path / "a.h5", "r") as f, pytest.raises(CorruptFileError, match="/a"):
+        read_array(f["a"])
 
 
 @pytest.mark.parametrize("through", ["uncompress2", "zlib module"])

@@ -23,7 +23,7 @@ from helpers import Box, Holder, new_session, restamp, save_bytes
 
 from sessionh5 import CorruptFileError, RestoreError, State, UnknownClassError
 
-LZ4_FILTER = 32004
+BLOSC_FILTER = 32001
 
 
 class Volume(State):
@@ -99,16 +99,16 @@ def _find_dataset(group: h5py.Group, shape: tuple[int, ...]) -> h5py.Dataset:
     return found[0]
 
 
-def test_large_array_is_chunked_lz4_dataset_with_own_shape_and_dtype(session_file: Path) -> None:
-    """The volume is a chunked dataset with filter 32004, its shape, dtype and byte order."""
+def test_large_array_is_chunked_blosc_dataset_with_own_shape_and_dtype(session_file: Path) -> None:
+    """The volume is a chunked dataset with Blosc (32001), its shape, dtype and byte order."""
     with h5py.File(session_file, "r") as f:
         dset = _find_dataset(f["scene"], (40, 50, 60))
         assert dset.dtype == np.dtype(">f4")
         assert dset.chunks is not None
         plist = dset.id.get_create_plist()
         filters = [plist.get_filter(i)[0] for i in range(plist.get_nfilters())]
-        assert LZ4_FILTER in filters, filters
-        import hdf5plugin  # noqa: F401  (lets plain h5py decode the LZ4 chunks)
+        assert filters == [BLOSC_FILTER, h5py.h5z.FILTER_FLETCHER32], filters
+        import hdf5plugin  # noqa: F401  (lets plain h5py decode the Blosc chunks)
 
         expected = np.linspace(0, 1, 40 * 50 * 60, dtype=">f4").reshape(40, 50, 60)
         np.testing.assert_array_equal(dset[...], expected)

@@ -13,7 +13,11 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from golden_classes import golden_rows_session, golden_session  # noqa: E402
+from golden_classes import (  # noqa: E402
+    golden_arrays_session,
+    golden_rows_session,
+    golden_session,
+)
 
 from sessionh5 import save  # noqa: E402
 from sessionh5._containers._hdf5.layout import LAYOUT_VERSION  # noqa: E402
@@ -28,9 +32,11 @@ FILES = {
 #: Layout version -> its extra files: file name -> (function building the session, format,
 #: compression). Layout 2's rows file puts every kind of value in msgpack table rows;
 #: it belongs to layout 2 only (a later layout that changes rows gets an entry of its own).
+#: Layout 3's arrays file stores every kind of chunk its array codec writes.
 EXTRA_FILES = {
     2: {"rows-lz4.h5s": (golden_rows_session, "hdf5", "lz4")},
-    3: {"rows-lz4.h5s": (golden_rows_session, "hdf5", "lz4")},  # its arrays are pooled
+    3: {"rows-lz4.h5s": (golden_rows_session, "hdf5", "lz4"),  # its arrays are pooled
+        "arrays-lz4.h5s": (golden_arrays_session, "hdf5", "lz4")},
 }
 
 

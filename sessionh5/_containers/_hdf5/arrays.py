@@ -7,6 +7,11 @@ and stored with ``write_direct_chunk``; reading fetches raw chunks with ``read_d
 into reused buffers and decodes them in the pool straight into the output. At
 most WINDOW chunks (see sessionh5._threads) are in flight, so extra memory stays at a few chunks.
 
+Every chunk ends with HDF5's Fletcher32, which plain HDF5 readers verify. Layout 3
+also stores the xxh3-64 of each stored chunk (Fletcher32 included) in XXH3_ATTR,
+one uint64 per chunk in file order: our reader checks that instead, about ten
+times cheaper than summing Fletcher32 again (docs/performance.md).
+
 h5py stores numbers, bool, complex, 'S', 'V' and records of them natively, in
 their own byte order. It cannot store 'U' or datetime64/timedelta64, so 'U<n>' is
 stored as uint32 code points with an extra trailing axis of length n, datetimes
@@ -27,11 +32,15 @@ from typing import Any
 
 import h5py
 import numpy as np
+import xxhash
 
 from ..._engine.threads import WINDOW, WORKERS, pipelined
-from ...errors import CorruptFileError, UnsupportedValueError, UsageError
+from ...errors import CorruptFileError, RestoreError, UnsupportedValueError, UsageError
 from ..memory import check_fits, memory_errors
+from .blosc import available as blosc_available
+from .blosc import check_header as check_blosc_header
 from .compression import (
+    SAMPLE_NBYTES,
     TINY_NBYTES,
     ChunkCodec,
     Compression,
@@ -43,6 +52,7 @@ from .shuffle import scratch_bytes
 __all__ = [
     "CRC_ATTR",
     "DTYPE_ATTR",
+    "XXH3_ATTR",
     "check_allocation",
     "chunk_capacity",
     "index_region",
@@ -55,10 +65,12 @@ __all__ = [
 
 DTYPE_ATTR = "sessionh5-numpy-dtype"
 CRC_ATTR = "sessionh5-crc32"
+XXH3_ATTR = "sessionh5-chunk-xxh3"
 
 Progress = Callable[[int], None]
 Selection = tuple[slice, ...]
-Encoded = tuple[tuple[int, ...], int, bytearray | np.ndarray]  # offset, raw size, stored bytes
+#: offset, raw size, stored bytes, their xxh3-64
+Encoded = tuple[tuple[int, ...], int, bytearray | np.ndarray, int]
 
 
 def write_array(parent: h5py.Group, name: str, array: np.ndarray, compression: Compression,
@@ -160,7 +172,7 @@ def _read_region_into(dataset: h5py.Dataset, region: Selection, out: np.ndarray)
     capacity = chunk_capacity(chunk_nbytes)
     corner = tuple(s.start for s in region)
 
-    def decode(chunk_codec: ChunkCodec, data: bytes, offset: tuple[int, ...],
+    def decode(chunk_codec: ChunkCodec, data: bytes | memoryview, offset: tuple[int, ...],
                sel: Selection) -> int:
         full = scratch_bytes(chunk_nbytes, "region")
         try:
@@ -177,7 +189,12 @@ def _read_region_into(dataset: h5py.Dataset, region: Selection, out: np.ndarray)
             buffer = scratch_bytes(capacity, f"stored-{number % WINDOW}")
             mask, data = _read_raw_chunk(dataset.id, offset, buffer)
             chunk_codec = _unmasked(codec, dataset, mask) if mask else codec
-            yield partial(decode, chunk_codec, data, offset, sel)
+            if _hdf5_decodes(chunk_codec):
+                _check_for_hdf5(chunk_codec, data, chunk_nbytes, offset)
+                dataset.read_direct(out, sel, _shifted(sel, corner))
+                yield partial(int, 0)
+            else:
+                yield partial(decode, chunk_codec, data, offset, sel)
 
     pipelined(jobs(), _ignore)
 
@@ -390,15 +407,22 @@ def _read_tiny(dataset: h5py.Dataset, progress: Progress) -> np.ndarray:
 def _write_chunked(parent: h5py.Group, name: str, stored: np.ndarray,
                    compression: Compression, progress: Progress | None) -> h5py.Dataset:
     """Filter chunks in the pool and write them in order with write_direct_chunk."""
-    codec = ChunkCodec.for_writing(compression, stored.dtype)
     chunks = chunk_shape(stored.shape, stored.dtype.itemsize)
+    small_ints = stored.itemsize == 1 and stored.dtype.kind in "iu"
+    sample = np.ascontiguousarray(stored.flat[:SAMPLE_NBYTES]).view(np.uint8) if small_ints \
+        else None
+    codec = ChunkCodec.for_writing(compression, stored.dtype, sample)
     dataset = parent.create_dataset(name, shape=stored.shape, dtype=stored.dtype,
                                     dcpl=codec.dcpl(chunks))
     _check_file_dtype(parent, name, stored.dtype)
+    if codec.method == "blosc" and not blosc_available():
+        return _write_through_hdf5(dataset, stored, progress)
+    hashes: list[int] = []
 
     def store(result: Encoded) -> None:
-        offset, nbytes, data = result
+        offset, nbytes, data, digest = result
         dataset.id.write_direct_chunk(offset, data)
+        hashes.append(digest)
         if progress is not None:
             progress(nbytes)
 
@@ -408,6 +432,17 @@ def _write_chunked(parent: h5py.Group, name: str, stored: np.ndarray,
                     scratch_bytes(capacity, f"encoded-{number % WINDOW}"))
             for number, (offset, sel) in enumerate(_grid(stored.shape, chunks)))
     pipelined(jobs, store)
+    dataset.attrs[XXH3_ATTR] = np.array(hashes, dtype=np.uint64)
+    return dataset
+
+
+def _write_through_hdf5(dataset: h5py.Dataset, stored: np.ndarray,
+                        progress: Progress | None) -> h5py.Dataset:
+    """HDF5's own pipeline filters the chunks: when c-blosc cannot be called from here."""
+    for _, sel in _grid(stored.shape, dataset.chunks):
+        dataset.write_direct(np.ascontiguousarray(stored[sel]), None, sel)
+        if progress is not None:
+            progress(stored[sel].nbytes)
     return dataset
 
 
@@ -428,7 +463,8 @@ def _encode_chunk(codec: ChunkCodec, stored: np.ndarray, offset: tuple[int, ...]
         full = np.zeros(chunks, stored.dtype)
         full[_origin(block.shape)] = block
         block = full
-    return offset, nbytes, codec.encode(_raw_bytes(block), buffer)
+    data = codec.encode(_raw_bytes(block), buffer)
+    return offset, nbytes, data, xxhash.xxh3_64_intdigest(data)
 
 
 def _read_stored(dataset: h5py.Dataset, progress: Progress) -> np.ndarray:
@@ -468,17 +504,56 @@ def _read_chunked(dataset: h5py.Dataset, codec: ChunkCodec, progress: Progress,
     """
     out = np.empty(dataset.shape, dataset.dtype if dtype is None else dtype)
     chunks = dataset.chunks
-    capacity = chunk_capacity(math.prod(chunks) * out.itemsize)
+    chunk_nbytes = math.prod(chunks) * out.itemsize
+    if dtype is not None and _hdf5_decodes(codec):
+        raise RestoreError(f"{dataset.name} is Blosc-compressed and c-blosc's functions cannot "
+                           "be called in this build of hdf5plugin")
+    capacity = chunk_capacity(chunk_nbytes)
+    hashes = _chunk_hashes(dataset)
 
     def jobs() -> Iterator[Callable[[], int]]:
         for number, (offset, sel) in enumerate(_grid(out.shape, chunks)):
             buffer = scratch_bytes(capacity, f"stored-{number % WINDOW}")
             mask, data = _read_raw_chunk(dataset.id, offset, buffer)
             chunk_codec = _unmasked(codec, dataset, mask) if mask else codec
-            yield partial(_decode_chunk, chunk_codec, data, out, offset, sel, chunks)
+            if _hdf5_decodes(chunk_codec):
+                _check_for_hdf5(chunk_codec, data, chunk_nbytes, offset)
+                dataset.read_direct(out, sel, sel)
+                yield partial(int, out[sel].nbytes)
+            else:
+                expected = None if hashes is None else hashes[number]
+                yield partial(_decode_chunk, chunk_codec, data, out, offset, sel, chunks,
+                              expected)
 
     pipelined(jobs(), progress)
     return out
+
+
+def _hdf5_decodes(codec: ChunkCodec) -> bool:
+    """Blosc chunks when c-blosc cannot be called here (hdf5plugin builds that hide its
+    functions, as DLLs may): HDF5's filter decodes them, after _check_for_hdf5."""
+    return codec.method == "blosc" and not blosc_available()
+
+
+def _check_for_hdf5(codec: ChunkCodec, data: bytes | memoryview, chunk_nbytes: int,
+                    offset: tuple[int, ...]) -> None:
+    """HDF5's Blosc filter allocates what a chunk's header declares: check it first."""
+    body = memoryview(data)[:-4] if codec.fletcher32 else data
+    try:
+        check_blosc_header(body, chunk_nbytes)
+    except CorruptChunkError as err:
+        raise CorruptChunkError(f"chunk at {offset}: {err}") from err
+
+
+def _chunk_hashes(dataset: h5py.Dataset) -> list[int] | None:
+    """The xxh3 of every stored chunk, when the writer recorded them (layout 3)."""
+    hashes = dataset.attrs.get(XXH3_ATTR)
+    if hashes is None:
+        return None
+    hashes = np.asarray(hashes)
+    if hashes.dtype != np.uint64 or hashes.shape != (dataset.id.get_num_chunks(),):
+        raise CorruptChunkError(f"{XXH3_ATTR} does not hold one uint64 per chunk")
+    return hashes.tolist()
 
 
 def _read_raw_chunk(dsid: h5py.h5d.DatasetID, offset: tuple[int, ...], buffer: np.ndarray
@@ -510,16 +585,23 @@ def _unmasked(codec: ChunkCodec, dataset: h5py.Dataset, mask: int) -> ChunkCodec
 
 
 def _decode_chunk(codec: ChunkCodec, data: bytes, out: np.ndarray, offset: tuple[int, ...],
-                  sel: Selection, chunks: tuple[int, ...]) -> int:
-    """Decode one chunk into its place in ``out``; straight in when that is a contiguous run."""
+                  sel: Selection, chunks: tuple[int, ...], expected: int | None) -> int:
+    """Check one chunk and decode it into its place in ``out`` (straight in when it can).
+
+    With ``expected`` (its recorded xxh3) the stored bytes are checked by that hash;
+    otherwise the codec sums Fletcher32.
+    """
     dest = out[sel]
     chunk_nbytes = math.prod(chunks) * out.itemsize
     try:
+        if expected is not None and xxhash.xxh3_64_intdigest(data) != expected:
+            raise CorruptChunkError("xxh3 of the stored chunk does not match")
+        checked = expected is not None
         if dest.flags.c_contiguous and _is_prefix(dest.shape, chunks):
-            codec.decode_into(data, _raw_bytes(dest), chunk_nbytes)
+            codec.decode_into(data, _raw_bytes(dest), chunk_nbytes, checked=checked)
         else:
             full = np.empty(chunk_nbytes, np.uint8)
-            codec.decode_into(data, full, chunk_nbytes)
+            codec.decode_into(data, full, chunk_nbytes, checked=checked)
             dest[...] = full.view(out.dtype).reshape(chunks)[_origin(dest.shape)]
     except CorruptChunkError as err:
         raise CorruptChunkError(f"chunk at {offset}: {err}") from err

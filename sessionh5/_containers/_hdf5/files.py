@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -84,7 +85,14 @@ def create_options(array_bytes: int) -> dict[str, Any]:
 
 def write_file(target: str | os.PathLike[str] | IO[bytes], saved: SavedSession, *,
                compress: Any, progress: Any) -> None:
-    """Write ``saved`` as an HDF5 session file to a path or a binary stream."""
+    """Write ``saved`` as an HDF5 session file to a path or a binary stream.
+
+    A regular file opened for writing at its start (``open(p, "wb")``) is written in
+    place through a second descriptor of the same file, found by its path; other
+    readable, seekable streams (BytesIO) are written through h5py's file-object driver.
+    HDF5 reads back what it wrote, so only a write-only stream that is no such file
+    (a pipe, a socket) gets the file built in a scratch file, then copied.
+    """
     compression = Compression.from_name(compress)
     encoded = encode_records(saved.header, saved.records)
     options = create_options(array_bytes(encoded))
@@ -94,15 +102,49 @@ def write_file(target: str | os.PathLike[str] | IO[bytes], saved: SavedSession, 
             write_session(file, saved.header, saved.records, compression, progress,
                           saved.owners, encoded)
 
-    if isinstance(target, (str, os.PathLike)) or _random_access(target):
+    if isinstance(target, (str, os.PathLike)):
         write(target)
         return
-    # HDF5 reads back what it wrote, so a write-only or unseekable stream (a file
-    # opened "wb", a pipe) gets the file built in a scratch file, then copied.
+    same_file = _path_of(target)
+    if same_file is not None:
+        target.flush()
+        write(same_file)
+        target.seek(0, os.SEEK_END)  # where copying the file in would have left it
+        return
+    if _random_access(target):
+        write(target)
+        return
     with tempfile.TemporaryFile() as scratch:
         write(scratch)
         scratch.seek(0)
         shutil.copyfileobj(scratch, target, 1 << 20)
+
+
+def _path_of(stream: IO[bytes]) -> str | None:
+    """A path that opens the very file ``stream`` writes, if it is a regular file at 0.
+
+    ``/proc/self/fd/N`` (Linux) or the stream's name, accepted only when it leads to the
+    same file (device and inode): a renamed or replaced file is never written instead.
+    """
+    try:
+        if not stream.writable() or stream.tell() != 0:
+            return None
+        descriptor = stream.fileno()
+        opened = os.fstat(descriptor)
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both
+        return None
+    if not stat.S_ISREG(opened.st_mode):
+        return None
+    for candidate in (f"/proc/self/fd/{descriptor}", getattr(stream, "name", None)):
+        if not isinstance(candidate, str):
+            continue
+        try:
+            found = os.stat(candidate)
+        except OSError:
+            continue
+        if (found.st_dev, found.st_ino) == (opened.st_dev, opened.st_ino):
+            return candidate
+    return None
 
 
 def _random_access(stream: IO[bytes]) -> bool:

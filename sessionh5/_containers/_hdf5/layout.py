@@ -8,7 +8,8 @@ from __future__ import annotations
 
 LAYOUT_VERSION = 3
 #: Layout versions this library reads (1: table rows are JSON Lines; 2: msgpack; 3: msgpack
-#: rows whose arrays sit in the table's pools).
+#: rows whose arrays sit in the table's pools, and Blosc chunks with an xxh3 per chunk for
+#: compress="lz4"; see docs/format.md).
 READABLE_LAYOUTS = frozenset({1, 2, 3})
 
 PREFIX = "sessionh5-"

@@ -260,8 +260,8 @@ def _ref_column_options(compression: Compression, count: int) -> dict[str, Any]:
     if count * 8 <= TINY_NBYTES:
         return {}
     options: dict[str, Any] = {"chunks": (min(count, _REF_CHUNK),), "fletcher32": True}
-    if compression.name == "lz4":
-        options.update(shuffle=True, **hdf5plugin.LZ4())
+    if compression.name == "lz4":  # the arrays' filter (compression.py), run by HDF5
+        options.update(hdf5plugin.Blosc(cname="lz4", clevel=1, shuffle=hdf5plugin.Blosc.SHUFFLE))
     elif compression.name == "gzip":
         options.update(shuffle=True, compression="gzip", compression_opts=compression.level)
     return options
