@@ -1,7 +1,7 @@
 """How fast, and in how little memory, every command refuses a hostile file.
 
-The files are the ones tests/test_hostile_files.py builds (tests/craft.py): deflate
-and LZ4 bombs in HDF5 chunks, lz4 and gzip streams declaring a 2 GiB string (in the
+The files are the ones tests/test_hostile_files.py builds (tests/craft.py): deflate,
+LZ4 and Blosc bombs in HDF5 chunks, lz4 and gzip streams declaring a 2 GiB string (in the
 metadata or a record) or a list of 2**32 - 1 items, an HDF5 array of 2 GiB with every
 chunk stored, external storage and missing chunks. Each runs through
 tests/hostile_worker.py (a child process, RLIMIT_AS of 1.5 GB by default), which
@@ -32,7 +32,7 @@ from craft import GIB, hdf5_bomb, hostile_hdf5, huge_hdf5, outside_files, stream
 
 
 def files(folder: Path) -> dict[str, bytes]:
-    built = {f"{codec}-chunk.h5s": hdf5_bomb(codec) for codec in ("gzip", "lz4")}
+    built = {f"{codec}-chunk.h5s": hdf5_bomb(codec) for codec in ("gzip", "lz4", "blosc")}
     built.update({f"{codec}-{where}.cxs": stream_bomb(codec, where)
                   for codec in ("lz4", "gzip") for where in ("metadata", "record", "count")})
     built["huge-2GiB.h5s"] = huge_hdf5(2 * GIB)

@@ -275,6 +275,20 @@ def _bomb_chunk(filters: dict[str, Any], bomb: bytes) -> Callable[[h5py.File], N
     return edit
 
 
+def _blosc_bomb(nbytes: int) -> bytes:
+    """A Blosc buffer of ``nbytes`` zero bytes (about nbytes / 5000 long), made by the
+    c-blosc that hdf5plugin ships, as layout 3 writes its chunks."""
+    from sessionh5._containers._hdf5 import blosc
+
+    data = np.zeros(nbytes, np.uint8)  # never written to: no memory taken
+    out = np.empty(nbytes + blosc.OVERHEAD, np.uint8)  # only its first pages are written
+    return out[:blosc.compress_into(data, 8, blosc.SHUFFLE, out)].tobytes()
+
+
+#: Blosc's largest buffer (c-blosc's BLOSC_MAX_BUFFERSIZE), rounded down to its blocks.
+BLOSC_MOST = 2 * GIB - (128 << 10)
+
+
 def hdf5_bomb(codec: str) -> bytes:
     """/h/a with chunks whose stored bytes inflate to 2 GiB each."""
     import hdf5plugin
@@ -283,6 +297,8 @@ def hdf5_bomb(codec: str) -> bytes:
         edit = _bomb_chunk({"compression": "gzip"}, _zlib_bomb(2 * GIB))
     elif codec == "lz4":
         edit = _bomb_chunk(dict(hdf5plugin.LZ4()), _lz4_filter_bomb(2 * GIB))
+    elif codec == "blosc":
+        edit = _bomb_chunk(dict(hdf5plugin.Blosc(cname="lz4")), _blosc_bomb(BLOSC_MOST))
     else:
         raise ValueError(codec)
     return edit_hdf5(honest_hdf5(), edit)
