@@ -9,7 +9,7 @@ from ._core.triggers import TriggerSet
 from ._core.view import View
 from ._engine.rebuild import RestoreReport
 from ._engine.state import State, StateManager
-from ._tools.archive import Archive, ArchiveObject, open_archive
+from ._tools.archive import Archive, ArchiveObject, close_reopened_files, open_archive
 from ._tools.convert import convert
 from ._tools.diff import SessionDiff, diff
 from ._tools.dump import sdump
@@ -56,6 +56,7 @@ __all__ = [
     "VersionError",
     "View",
     "WriteError",
+    "close_reopened_files",
     "convert",
     "diff",
     "info",

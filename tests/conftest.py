@@ -84,7 +84,8 @@ def bucket(s3_server: Any) -> str:
 def dask_client() -> Iterator[Any]:
     """A dask.distributed client of a LocalCluster: 2 worker processes of 1 thread each.
 
-    Started once for the whole test run: a cluster costs seconds to start.
+    Started once for the whole test run: a cluster costs seconds to start. It is not made
+    dask's default scheduler, so other tests' ``compute()`` stays in their own process.
     """
     pytest.importorskip("dask.array", reason="the cluster tests need dask (the dask extra)")
     distributed = pytest.importorskip("distributed",
@@ -92,5 +93,5 @@ def dask_client() -> Iterator[Any]:
                                              "extra)")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as cluster, \
-            distributed.Client(cluster) as client:
+            distributed.Client(cluster, set_as_default=False) as client:
         yield client

@@ -23,7 +23,7 @@ PLOTTING = {"large_data", "inspect"}
 
 def test_the_notebooks_are_there() -> None:
     assert {p.name for p in NOTEBOOKS} >= {"quickstart.ipynb", "large_data.ipynb",
-                                          "inspect.ipynb"}
+                                          "inspect.ipynb", "cluster.ipynb"}
 
 
 @pytest.fixture(scope="module", params=NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])

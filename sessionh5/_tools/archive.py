@@ -30,7 +30,7 @@ from .info import _count_managers, _holdings, _json_value, first_bytes, format_b
 if TYPE_CHECKING:
     from .._containers._hdf5.view import ArchiveArray, OpenFile
 
-__all__ = ["Archive", "ArchiveObject", "open_archive"]
+__all__ = ["Archive", "ArchiveObject", "close_reopened_files", "open_archive"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +109,9 @@ class Archive:
         Each is an array-like with ``shape``, ``dtype`` and ``chunks``; slicing it (or
         ``np.asarray``) reads only the chunks needed. With ``dask=True`` each is a
         dask array with the stored chunks. Either reads through this archive, so use
-        them before closing it.
+        them before closing it. An archive opened by path or URL hands out arrays that
+        pickle: in another process (a dask.distributed worker) they reopen the file, once
+        per process, and read it there; :func:`close_reopened_files` closes those files.
         """
         found = self._handle.arrays()
         return _as_dask(found) if dask else found
@@ -201,6 +203,17 @@ def _as_pair(key: Any) -> tuple[str, int]:
     return (key.class_name, key.ordinal)
 
 
+def close_reopened_files() -> int:
+    """Close the files this process reopened for unpickled archive arrays (e.g. on a dask
+    worker: ``client.run(sessionh5.close_reopened_files)``); returns how many it closed.
+
+    They are closed when the process ends anyway; an array used again reopens its file.
+    """
+    from .._containers._hdf5.shared import close_files
+
+    return close_files()
+
+
 def _as_dask(arrays: Mapping[str, ArchiveArray]) -> dict[str, Any]:
     da = require("dask.array", "archive.arrays(dask=True)")
     return {loc: da.from_array(array, chunks=array.chunks or array.shape, name=False)
@@ -219,6 +232,7 @@ def open_archive(source: Source, *, storage_options: StorageOptions = None) -> A
         FileNotFoundError: the path does not exist.
     """
     from .._containers._hdf5.files import open_hdf5
+    from .._containers._hdf5.shared import Origin
     from .._containers._hdf5.view import OpenFile
 
     name = _name_of(source)
@@ -235,7 +249,7 @@ def open_archive(source: Source, *, storage_options: StorageOptions = None) -> A
                 "Session.restore reads it whole, and sessionh5.convert (or `sessionh5 "
                 "convert`) writes it as an HDF5 session file that open_archive can open")
         file = stack.enter_context(open_hdf5(stream))
-        return Archive(OpenFile(file, name, stack.close))
+        return Archive(OpenFile(file, name, stack.close, Origin.of(source, storage_options)))
     except BaseException:
         stack.close()
         raise

@@ -32,8 +32,11 @@ __all__ = ["ArchiveArray", "ArchiveSource", "OpenFile"]
 class OpenFile:
     """An HDF5 file open for the archive view, and what to close with it."""
 
-    def __init__(self, file: h5py.File, name: str, close: Callable[[], None]) -> None:
+    def __init__(self, file: h5py.File, name: str, close: Callable[[], None],
+                 origin: Any = None) -> None:
         self.name = name
+        #: Where another process can reopen the file (shared.Origin), None for a file object.
+        self.origin = origin
         self._file: h5py.File | None = file
         # Closes the file (and a stream opened for a path) if the archive is dropped open.
         self._finalizer = weakref.finalize(self, close)
@@ -132,6 +135,20 @@ class ArchiveArray:
             return _from_storage(stored, self._marker)[picks]  # type: ignore[no-any-return]
         except CorruptChunkError as exc:
             raise CorruptFileError(f"array {self.name!r}: {exc}") from exc
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle as where the data is: another process reopens the file (shared.py)."""
+        self._owner.file()  # an array of a closed archive refuses here too
+        origin = self._owner.origin
+        if origin is None:
+            raise UsageError(
+                f"array {self.name!r} cannot leave this process: its archive "
+                f"{self._owner.name} was opened from a file object, which another process "
+                "cannot reopen; open the archive by path or URL (open_archive('data.h5s') or "
+                "open_archive('s3://...', storage_options=...)) to compute on a cluster")
+        from .shared import reopened_array
+
+        return reopened_array, (origin, self.name)
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         whole = self[()]
