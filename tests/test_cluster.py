@@ -111,7 +111,7 @@ def test_a_damaged_chunk_on_a_worker_is_a_corrupt_file_error_naming_the_array(
     damaged = tmp_path / "damaged.h5s"
     shutil.copy(saved, damaged)
     with h5py.File(damaged, "r") as file:
-        chunk = file[LOCATION].id.get_chunk_info_by_coord((200, 0, 0))
+        chunk = file[LOCATION].id.get_chunk_info_by_coord((150, 0, 0))
     with damaged.open("r+b") as out:
         out.seek(chunk.byte_offset + chunk.size // 2)
         byte = out.read(1)
