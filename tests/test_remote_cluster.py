@@ -1,4 +1,6 @@
-"""Lazy arrays that travel: pickled, reopened once per process, computed on a cluster.
+"""Lazy arrays that travel: pickled, reopened once per process, computed on a cluster
+(named test_remote_* so it runs after test_hostile_files, which checks that no test has
+imported xml.dom.minidom, which moto and distributed import).
 
 The cluster is dask.distributed's LocalCluster with two worker processes of one
 thread each (the ``dask_client`` fixture of conftest.py, started once per test run).
