@@ -141,3 +141,15 @@ def test_close_reopened_files_closes_this_process_s_copies(saved: Path,
     assert np.array_equal(copy[1], original[1])
     assert sessionh5.close_reopened_files() >= 1
     assert np.array_equal(copy[2], original[2])  # used again: its file is reopened
+
+
+def test_a_missing_dask_is_a_usage_error_naming_the_package(
+        saved: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "dask.array", None)
+    with sessionh5.open_archive(saved) as archive, \
+            pytest.raises(UsageError, match=r"arrays\(dask=True\) needs dask, which is not "
+                                            r'installed; install it with: pip install '
+                                            r'"sessionh5\[dask\]"'):
+        archive.arrays(dask=True)
