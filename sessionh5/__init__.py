@@ -7,6 +7,7 @@ from ._core.models import Model, Models
 from ._core.session import Session
 from ._core.triggers import TriggerSet
 from ._core.view import View
+from ._engine.classes import register_enum
 from ._engine.rebuild import RestoreReport
 from ._engine.state import State, StateManager
 from ._tools.archive import Archive, ArchiveObject, close_reopened_files, open_archive
@@ -61,6 +62,7 @@ __all__ = [
     "diff",
     "info",
     "open_archive",
+    "register_enum",
     "save",
     "sdump",
     "standard_metadata",

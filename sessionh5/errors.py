@@ -45,7 +45,15 @@ class SaveError(SessionError, ValueError):
 
 
 class UnsupportedValueError(SaveError, TypeError):
-    """A snapshot holds a value that no encoding can store."""
+    """A snapshot holds a value that no encoding can store.
+
+    ``hint`` says how to make such a value storable, when there is a way (register
+    the enum class, register snapshot methods, convert with ``np.asarray``).
+    """
+
+    def __init__(self, *args: object, hint: str | None = None) -> None:
+        super().__init__(*args)
+        self.hint = hint
 
 
 class WriteError(SaveError, OSError):

@@ -44,9 +44,12 @@ def rng() -> np.random.Generator:
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    """``--fuzz-cases N``: mutated files per container in tests/test_fuzz.py (default 100)."""
+    """``--fuzz-cases N``: mutated files per container in tests/test_fuzz.py (default 100);
+    ``--property-examples N``: generated values per container in the property test."""
     parser.addoption("--fuzz-cases", type=int, default=None, metavar="N",
                      help="mutated files restored per container by the fuzz test")
+    parser.addoption("--property-examples", type=int, default=None, metavar="N",
+                     help="values per container of tests/test_property_roundtrip.py (60)")
 
 
 # -- remote: an S3-compatible server and a dask cluster ----------------------------------

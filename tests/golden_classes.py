@@ -9,13 +9,18 @@ new classes here.
 from __future__ import annotations
 
 import datetime as dt
+import decimal
+import enum
+import fractions
+import pathlib
 import struct
+import uuid
 from collections import OrderedDict, deque
 from typing import Any
 
 import numpy as np
 
-from sessionh5 import Model, Session, State, StateManager
+from sessionh5 import Model, Session, State, StateManager, register_enum
 from sessionh5._engine.records import PngImage
 
 APP = "sessionh5-golden"
@@ -244,4 +249,59 @@ def golden_arrays_session() -> Session:
     session.metadata.update(title="golden arrays v3", creator="sessionh5 tests")
     arrays = golden_arrays()
     session.arrays = GoldenManager(volume=GoldenVolume(arrays.pop("steps"), list(arrays.values())))
+
+
+# --- layout 3: the value types added by issue 13 ------------------------------------------
+
+
+@register_enum
+class GoldenColor(enum.Enum):
+    RED = "red"
+    BLUE = "blue"
+
+
+@register_enum
+class GoldenLevel(enum.IntEnum):
+    LOW = 1
+    HIGH = 2
+
+
+class GoldenPerm(enum.Flag):
+    R = 4
+    W = 2
+    X = 1
+
+
+register_enum(GoldenPerm, name="golden.Perm")
+
+
+def golden_values_session() -> Session:
+    """The session of ``layouts/v3/values-lz4.*``: every value type layout 3 added.
+
+    Each value sits both in a table row (GoldenItem, msgpack codes 18-27) and in the
+    manager (tagged JSON); one masked array is large enough for datasets of its own.
+    """
+    session = Session(APP, silent=True)
+    session.metadata.update(title="golden values v3", creator="sessionh5 tests",
+                            color=[0.5, 0.25, 0.125], sizes=[1, 2, 3], shown=[True, False])
+    values = {
+        "dates": [dt.date(2026, 12, 1), dt.date.min, dt.date.max],
+        "times": [dt.time(), dt.time(23, 59, 59, 999999), dt.time(8, tzinfo=dt.UTC),
+                  dt.time(8, 30, tzinfo=dt.timezone(dt.timedelta(hours=2), "CEST"), fold=1)],
+        "paths": [pathlib.PurePosixPath("data/ünï 1.h5"), pathlib.PureWindowsPath(r"C:\Data\x"),
+                  pathlib.PurePosixPath()],
+        "uuids": {uuid.UUID("12345678-1234-5678-1234-567812345678"), uuid.UUID(int=0)},
+        "decimals": (decimal.Decimal("1.10"), decimal.Decimal("-0.000"), decimal.Decimal("NaN"),
+                     decimal.Decimal("-sNaN7"), decimal.Decimal("1E+999999")),
+        "fractions": [fractions.Fraction(1, 3), fractions.Fraction(-(2**70), 3**40)],
+        "enums": {GoldenColor.RED: [GoldenLevel.HIGH, GoldenPerm.R | GoldenPerm.X,
+                                    GoldenPerm(0)], "blue": GoldenColor.BLUE},
+        "masked": [np.ma.array([1, 2, 3], mask=[0, 1, 0], fill_value=-1),
+                   np.ma.array([1.5, np.nan]),
+                   np.ma.array(np.zeros(2, [("a", "<i4"), ("b", "S2")]), mask=[(0, 1), (1, 0)],
+                               hard_mask=True)],
+    }
+    big = np.ma.array(np.arange(4000.0), mask=np.arange(4000) % 7 == 0, fill_value=-9.0)
+    session.golden = GoldenManager(values=values, big=big,
+                                   items=[GoldenItem("values", **values)])
     return session

@@ -9,9 +9,13 @@ back writable.
 from __future__ import annotations
 
 import datetime as dt
+import decimal
+import enum
 import io
 import math
 import os
+import pathlib
+import warnings
 from collections import OrderedDict, deque
 from typing import Any
 
@@ -38,6 +42,13 @@ class Box(State):
 
     def __repr__(self) -> str:
         return f"Box({sorted(vars(self))})"
+
+
+def matrix(rows: Any) -> np.ndarray:
+    """An np.matrix (a subclass sessionh5 refuses), without numpy's deprecation warning."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PendingDeprecationWarning)
+        return np.matrix(rows)
 
 
 def new_session(**kwargs: Any) -> Session:
@@ -94,7 +105,9 @@ class _Comparer:
     def same(self, e: Any, a: Any, path: str) -> None:
         assert type(e) is type(a), f"{path}: type {type(a).__name__}, expected {type(e).__name__}"
         kind = type(e)
-        if isinstance(e, np.ndarray):
+        if kind is np.ma.MaskedArray:
+            self.masked(e, a, path)
+        elif isinstance(e, np.ndarray):
             self.array(e, a, path)
         elif isinstance(e, np.generic):
             assert e.dtype == a.dtype, f"{path}: dtype {a.dtype}, expected {e.dtype}"
@@ -114,6 +127,14 @@ class _Comparer:
             assert (e.start, e.stop, e.step) == (a.start, a.stop, a.step), f"{path}: {a!r}"
         elif kind is dt.datetime:
             self.datetime(e, a, path)
+        elif kind is dt.time:
+            self.time(e, a, path)
+        elif kind is decimal.Decimal:  # str tells 1.0 from 1.00, -0 from 0, NaN from sNaN
+            assert str(e) == str(a), f"{path}: {a!r} != {e!r}"
+        elif isinstance(e, enum.Enum):
+            assert e is a, f"{path}: {a!r} is not {e!r}"
+        elif isinstance(e, pathlib.PurePath):
+            assert str(e) == str(a), f"{path}: {a!r} != {e!r}"  # Windows paths ignore case
         elif kind is dt.timezone:
             assert e == a and e.tzname(None) == a.tzname(None), f"{path}: {a!r} != {e!r}"
         elif isinstance(e, State):
@@ -146,6 +167,20 @@ class _Comparer:
         if e.tzinfo is not None:
             assert e.tzname() == a.tzname(), f"{path}: tzname {a.tzname()!r} != {e.tzname()!r}"
         assert e.fold == a.fold, f"{path}: fold {a.fold} != {e.fold}"
+
+    def time(self, e: dt.time, a: dt.time, path: str) -> None:
+        assert e.isoformat() == a.isoformat(), f"{path}: {a!r} != {e!r}"
+        assert type(e.tzinfo) is type(a.tzinfo), f"{path}: tzinfo {a.tzinfo!r} != {e.tzinfo!r}"
+        assert e.tzname() == a.tzname(), f"{path}: tzname {a.tzname()!r} != {e.tzname()!r}"
+        assert e.fold == a.fold, f"{path}: fold {a.fold} != {e.fold}"
+
+    def masked(self, e: np.ma.MaskedArray, a: np.ma.MaskedArray, path: str) -> None:
+        self.array(np.ma.getdata(e), np.ma.getdata(a), f"{path}.data")
+        nomask = np.ma.nomask
+        assert (e.mask is nomask) == (a.mask is nomask), f"{path}: mask {a.mask!r} != {e.mask!r}"
+        self.array(np.ma.getmaskarray(e), np.ma.getmaskarray(a), f"{path}.mask")
+        self.same(e.fill_value, a.fill_value, f"{path}.fill_value")
+        assert e.hardmask == a.hardmask, f"{path}: hardmask {a.hardmask} != {e.hardmask}"
 
     def array(self, e: np.ndarray, a: np.ndarray, path: str) -> None:
         assert e.dtype == a.dtype, f"{path}: dtype {a.dtype!r}, expected {e.dtype!r}"

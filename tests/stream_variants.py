@@ -26,6 +26,7 @@ import numpy as np
 import pytest
 
 from sessionh5._containers._stream import StreamContent, read_stream
+from sessionh5._engine.records import FinalizedState, TinyArray
 
 SHARED = Path(os.environ.get("SESSIONH5_SHARED")
               or Path(__file__).resolve().parents[2] / "shared")
@@ -126,8 +127,17 @@ def core_ref(class_name: str, ordinal: int = 1) -> msgpack.ExtType:
 def assert_same(expected: Any, actual: Any, path: str = "value") -> None:
     """Recursive equality that also demands identical types, dtypes and float bits."""
     assert type(actual) is type(expected), f"{path}: {type(actual)} is not {type(expected)}"
-    if isinstance(expected, np.ndarray):
+    if isinstance(expected, np.ma.MaskedArray):
+        _same_array(np.ma.getdata(expected), np.ma.getdata(actual), f"{path}.data")
+        _same_array(np.ma.getmaskarray(expected), np.ma.getmaskarray(actual), f"{path}.mask")
+        assert_same(expected.fill_value, actual.fill_value, f"{path}.fill_value")
+        assert actual.hardmask == expected.hardmask, f"{path}: hardmask differs"
+    elif isinstance(expected, np.ndarray):
         _same_array(expected, actual, path)
+    elif isinstance(expected, FinalizedState):
+        assert_same(expected.data, actual.data, f"{path}.data")
+    elif isinstance(expected, TinyArray):
+        assert_same(expected.array, actual.array, f"{path}.array")
     elif isinstance(expected, np.generic):
         assert actual.dtype == expected.dtype, f"{path}: dtype {actual.dtype} != {expected.dtype}"
         assert actual.tobytes() == expected.tobytes(), f"{path}: {actual!r} != {expected!r}"

@@ -32,7 +32,7 @@ from sessionh5._cli import main
 from sessionh5._containers._hdf5 import layout
 from sessionh5._containers._hdf5.layout import POOL_ARRAY_BYTES
 from sessionh5._containers._stream import StreamContent, read_stream, write_stream
-from sessionh5._engine.records import ObjectKey, Record, SessionHeader
+from sessionh5._engine.records import FinalizedState, ObjectKey, Record, SessionHeader
 
 VARIANTS = [(name, how) for name in FIXTURE_NAMES for how in ("gzip", "lz4", None)]
 
@@ -64,7 +64,10 @@ def test_fixture_survives_hdf5_and_back(tmp_path: Path, name: str, how: str | No
     assert_same_content(original, returned)
     assert [r.key for r in returned.records] == [r.key for r in original.records]
     assert list(returned.header.managers) == list(original.header.managers)
-    assert back.read_bytes()[:4] == b"\x04\x22\x4d\x18"  # lz4 by default
+    magic = {"gzip": b"\x1f\x8b", "lz4": b"\x04\x22\x4d\x18", None: b"# ChimeraX"}[how]
+    assert back.read_bytes().startswith(magic)  # the original's compression, kept both ways
+    with h5py.File(middle, "r") as f:
+        assert f.attrs["sessionh5-compression"] == (how or "none")
 
 
 @pytest.mark.parametrize("name", FIXTURE_NAMES)
@@ -245,6 +248,43 @@ def test_format_and_compression_options(tmp_path: Path) -> None:
         sessionh5.convert(source, tmp_path / "y.cxs", format="zip")  # type: ignore[arg-type]
 
 
+LAYOUTS = Path(__file__).resolve().parent / "data" / "layouts"
+MAGIC = {"gzip": b"\x1f\x8b", "lz4": b"\x04\x22\x4d\x18", None: b"#"}
+
+
+@pytest.mark.parametrize(("golden", "expected"), [
+    pytest.param("v1/session-gzip.h5s", "gzip", id="v1-gzip-hdf5"),
+    pytest.param("v2/session-lz4.h5s", "lz4", id="v2-lz4-hdf5"),
+    pytest.param("v2/session-gzip.cxs", "gzip", id="gzip-stream"),
+    pytest.param("v2/session-lz4.cxs", "lz4", id="lz4-stream"),
+])
+def test_convert_keeps_the_compression_of_the_source(tmp_path: Path, golden: str,
+                                                     expected: str) -> None:
+    """Without compress=, both containers keep the source's compression (older layouts
+    too, where it is read from the filters and datasets), HDF5 to HDF5 as well."""
+    source = LAYOUTS / golden
+    hdf5 = sessionh5.convert(source, tmp_path / "out.h5s")
+    with h5py.File(hdf5, "r") as f:
+        assert f.attrs["sessionh5-compression"] == expected
+    if source.suffix == ".cxs":  # the golden HDF5 files hold a cycle: no stream from them
+        assert sessionh5.convert(source, tmp_path / "out.cxs").read_bytes().startswith(
+            MAGIC[expected])
+        assert sessionh5.convert(hdf5, tmp_path / "back.cxs").read_bytes().startswith(
+            MAGIC[expected])
+    plain = sessionh5.convert(hdf5, tmp_path / "plain.h5s", compress=None)
+    with h5py.File(sessionh5.convert(plain, tmp_path / "kept.h5s"), "r") as f:
+        assert f.attrs["sessionh5-compression"] == "none"
+
+
+def test_cli_convert_keeps_the_compression_unless_told(tmp_path: Path) -> None:
+    """`sessionh5 convert` keeps SRC's compression; --compress chooses another."""
+    source = LAYOUTS / "v2/session-gzip.cxs"
+    assert main(["convert", str(source), str(tmp_path / "kept.cxs")]) == 0
+    assert (tmp_path / "kept.cxs").read_bytes().startswith(MAGIC["gzip"])
+    assert main(["convert", str(source), str(tmp_path / "lz4.cxs"), "--compress", "lz4"]) == 0
+    assert (tmp_path / "lz4.cxs").read_bytes().startswith(MAGIC["lz4"])
+
+
 def test_convert_in_place_and_from_a_stream_object(tmp_path: Path) -> None:
     """src may be an open binary file, and dst may be the file being read."""
     data = save_bytes(native_session(), "stream")
@@ -339,6 +379,8 @@ def test_sdump_of_a_converted_fixture_matches_the_original(tmp_path: Path) -> No
 def _arrays(value: Any) -> list[np.ndarray]:
     if isinstance(value, np.ndarray):
         return [value]
+    if isinstance(value, FinalizedState):
+        return _arrays(value.data)
     if isinstance(value, dict):
         return [a for v in value.values() for a in _arrays(v)]
     if isinstance(value, (list, tuple)):

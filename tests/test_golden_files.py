@@ -6,6 +6,7 @@ failure here means a change broke reading files that users already have.
 :func:`golden_rows_session`, every kind of value inside layout 2's msgpack table rows;
 ``v3/arrays-lz4.h5s`` holds :func:`golden_arrays_session`, every kind of chunk layout 3's
 array codec writes.
+``v3/values-lz4.*`` hold :func:`golden_values_session`, the value types layout 3 added.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from golden_classes import (
     golden_arrays_session,
     golden_rows_session,
     golden_session,
+    golden_values_session,
 )
 from helpers import _Comparer
 
@@ -43,6 +45,8 @@ ROWS = LAYOUTS / "v2" / "rows-lz4.h5s"
 ROWS_FILES = [ROWS, LAYOUTS / "v3" / "rows-lz4.h5s"]
 #: Every kind of chunk layout 3 writes for compress="lz4" (written once, like the others).
 ARRAYS = LAYOUTS / "v3" / "arrays-lz4.h5s"
+#: The value types of layout 3, in both containers (written once, like the files above).
+VALUES = [LAYOUTS / "v3" / "values-lz4.h5s", LAYOUTS / "v3" / "values-lz4.cxs"]
 #: Metadata that depends on when and where the files were written.
 TIMESTAMPS = {"created", "modified", "generator", "dateCopyrighted", "session_version"}
 
@@ -64,12 +68,13 @@ def test_golden_files_exist() -> None:
         f"v{version}/{name}" for version in sorted(READABLE_LAYOUTS) for name in names]
     assert sorted(p.relative_to(LAYOUTS).as_posix() for p in LAYOUTS.glob("v*/*")
                   if p.suffix in (".h5s", ".cxs")) == sorted(
-        [p.relative_to(LAYOUTS).as_posix() for p in [*GOLDEN, *ROWS_FILES, ARRAYS]])
+        [p.relative_to(LAYOUTS).as_posix() for p in [*GOLDEN, *ROWS_FILES, ARRAYS, *VALUES]])
     assert sum(p.stat().st_size for p in GOLDEN) < 200_000
     assert all(p.stat().st_size < 100_000 for p in [*ROWS_FILES, ARRAYS])
 
 
-@pytest.mark.parametrize("path", [p for p in GOLDEN if p.suffix == ".h5s"] + ROWS_FILES + [ARRAYS],
+@pytest.mark.parametrize("path", [p for p in GOLDEN if p.suffix == ".h5s"]
+                         + [*ROWS_FILES, ARRAYS, VALUES[0]],
                          ids=lambda p: p.relative_to(LAYOUTS).as_posix())
 def test_golden_hdf5_file_has_its_folders_layout_version(path: Path) -> None:
     """A file in ``v<N>/`` was written by layout N's writer (so each reader path runs)."""
@@ -98,7 +103,7 @@ def test_golden_file_restores_to_the_expected_session(path: Path) -> None:
     assert plain == {"title": "golden v1"}
 
 
-@pytest.mark.parametrize("path", [*GOLDEN, *ROWS_FILES, ARRAYS],
+@pytest.mark.parametrize("path", [*GOLDEN, *ROWS_FILES, ARRAYS, *VALUES],
                          ids=lambda p: p.relative_to(LAYOUTS).as_posix())
 def test_golden_file_validates_clean(path: Path) -> None:
     assert sessionh5.validate(path) == []
@@ -237,9 +242,13 @@ def test_rows_file_restores_every_value_exactly(rows_file: Path) -> None:
 ROW_EXTENSIONS = {1: "REF", 2: "SESSION", 3: "TUPLE", 4: "SET", 5: "FROZENSET", 6: "ODICT",
                   7: "DEQUE", 8: "BYTEARRAY", 9: "COMPLEX", 10: "RANGE", 11: "DATETIME",
                   12: "TIMEDELTA", 13: "TIMEZONE", 14: "PNG", 15: "SCALAR", 16: "ARRAY",
-                  17: "BIG_INT"}
+                  17: "BIG_INT", 18: "FINALIZED", 19: "TINYARRAY", 20: "MASKED", 21: "DATE",
+                  22: "TIME", 23: "PATH", 24: "UUID", 25: "DECIMAL", 26: "FRACTION", 27: "ENUM",
+                  32: "POOLED"}
+#: The codes layout 2 has (the others came with layout 3).
+LAYOUT_2_EXTENSIONS = set(range(1, 18))
 #: Extensions whose payload is raw bytes rather than a packed value.
-RAW_PAYLOADS = {1, 2, 8, 9, 14, 17}
+RAW_PAYLOADS = {1, 2, 8, 9, 14, 17, 32}
 #: What msgpack stores natively that the rows must hold somewhere.
 NATIVE_KINDS = {"map with non-str keys", "bin", "nan", "-0.0", "uint64"}
 
@@ -308,7 +317,7 @@ def test_rows_file_covers_every_extension_code_and_native_kind() -> None:
     every native kind that needs care, so the restore test above exercises them all."""
     codes, kinds, rows = _read_rows_plainly(ROWS)
     assert rows == 8  # seven GoldenItems and the Model: no object fell back to a node
-    missing = {ROW_EXTENSIONS[c] for c in set(ROW_EXTENSIONS) - codes}
+    missing = {ROW_EXTENSIONS[c] for c in LAYOUT_2_EXTENSIONS - codes}
     assert not missing, f"no row holds extension {sorted(missing)}"
     assert kinds == NATIVE_KINDS
 
@@ -319,3 +328,38 @@ def test_layout_3_rows_file_keeps_its_arrays_in_pools() -> None:
         table = f["/rows/Item"]
         assert len(table["array_pool"]) >= 10
         assert {n for n in table if n.startswith("pool.")} >= {"pool.0", "pool.1"}
+
+
+# --- v3/values-lz4.*: the value types of layout 3 ------------------------------------------
+
+
+@pytest.mark.parametrize("path", VALUES, ids=lambda p: p.relative_to(LAYOUTS).as_posix())
+def test_values_files_restore_every_value_exactly(path: Path) -> None:
+    """Dates, times, paths, UUIDs, decimals, fractions, enum members and masked arrays,
+    in rows and in the manager, and metadata lists of numbers, come back exactly."""
+    expected = golden_values_session()
+    restored = Session(APP, silent=True)
+    with open(path, "rb") as stream:
+        report = restored.restore(stream)
+    assert report.ok and restored.state_manager_tags == expected.state_manager_tags
+    compare = _Exact()
+    for tag in expected.state_manager_tags:
+        compare.same(expected.get_state_manager(tag), restored.get_state_manager(tag), tag)
+    plain = {k: v for k, v in restored.metadata.items() if k not in TIMESTAMPS}
+    assert plain.pop("creator")[0] == "sessionh5 tests"
+    compare.same({"title": "golden values v3", "color": [0.5, 0.25, 0.125], "sizes": [1, 2, 3],
+                  "shown": [True, False]}, plain, "metadata")
+
+
+def test_values_file_rows_hold_the_codes_of_layout_3() -> None:
+    """Read with msgpack alone, the rows hold codes 20-27 (18 and 19 only come from
+    converted stream files); the big masked array's data and mask are datasets."""
+    codes, _, rows = _read_rows_plainly(VALUES[0])
+    assert rows == 1
+    assert set(range(20, 28)) <= codes
+    with h5py.File(VALUES[0], "r") as f:
+        assert f.attrs["sessionh5-compression"] == "lz4"
+        assert list(f.attrs["sessionh5-attr-info"]) == list(f.attrs["sessionh5-managers"])
+        assert f.attrs["color"].dtype == np.float64 and f.attrs["sizes"].dtype == np.int64
+        group = f["golden"]
+        assert group["big.data"].shape == (4000,) and group["big.mask"].dtype == np.bool_

@@ -207,7 +207,7 @@ def test_unknown_manager_class_is_restore_error(session_file: Path, tmp_path: Pa
     models = target.models
     with pytest.raises(UnknownClassError, match=r"os\.system"), open(path, "rb") as stream:
         target.restore(stream)
-    assert target.models is models and target.get_state_manager("scene") is None
+    assert target.models is models and "scene" not in target.state_manager_tags
 
 
 def test_edited_file_without_new_digest_is_corrupt(session_file: Path, tmp_path: Path) -> None:
@@ -265,7 +265,7 @@ def test_truncated_session_file_is_restore_error(session_file: Path, fraction: f
     target = new_session()
     with pytest.raises(RestoreError):
         target.restore(io.BytesIO(data[:int(len(data) * fraction)]))
-    assert target.get_state_manager("scene") is None
+    assert "scene" not in target.state_manager_tags
 
 
 def test_sdump_shows_managers_and_objects(session_file: Path) -> None:

@@ -12,6 +12,7 @@ import datetime as dt
 import itertools
 import json
 import math
+import re
 import struct
 import subprocess
 import sys
@@ -22,6 +23,7 @@ from typing import Any
 import msgpack
 import numpy as np
 import pytest
+from helpers import matrix
 from numpy.lib.format import descr_to_dtype
 
 from sessionh5._containers._hdf5.layout import POOL_ARRAY_BYTES
@@ -490,11 +492,15 @@ def test_decoder_reads_a_memoryview_slice_of_the_state_column() -> None:
         __import__("zoneinfo").ZoneInfo("Europe/Paris")), "cannot be saved",
         id="datetime-zoneinfo"),
     pytest.param(object(), "cannot store a value of type builtins.object", id="object"),
-    pytest.param(dt.date(2026, 1, 1), "cannot store a value of type datetime.date", id="date"),
-    pytest.param(np.ma.masked_array([1, 2]), "numpy.ma.MaskedArray", id="ndarray-subclass"),
+    pytest.param(slice(1, 2), "cannot store a value of type builtins.slice; make slice a "
+                 "sessionh5.State subclass, or register snapshot methods", id="slice"),
+    pytest.param(matrix([[1, 2]]), "numpy.matrix; convert the matrix with np.asarray(value)",
+                 id="ndarray-subclass"),
+    pytest.param(dt.time(1, tzinfo=__import__("zoneinfo").ZoneInfo("Europe/Paris")),
+                 "a time with tzinfo", id="time-zoneinfo"),
 ])
 def test_unsupported_values_are_refused(value: Any, message: str) -> None:
-    with pytest.raises(UnsupportedValueError, match=message.replace(".", r"\.")):
+    with pytest.raises(UnsupportedValueError, match=re.escape(message)):
         encode(value)
 
 
@@ -554,7 +560,7 @@ CORRUPT = [
     pytest.param(row({"a": 1}) + b"\x01", "extra data", id="extra-data"),
     pytest.param(row([1]) + row([2]), "extra data", id="two-rows"),
     pytest.param(row(ext(0, b"")), "unknown extension type 0", id="ext-0"),
-    pytest.param(row(ext(18, b"")), "unknown extension type 18", id="ext-18"),
+    pytest.param(row(ext(28, b"")), "unknown extension type 28", id="ext-28"),
     pytest.param(row(ext(127, b"x")), "unknown extension type 127", id="ext-127"),
     pytest.param(b"\xd4\x80\x00", "unknown extension type -128", id="ext-minus-128"),
     pytest.param(row(ext(TUPLE, ext(99, b""))), "unknown extension type 99",

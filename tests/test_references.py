@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from helpers import Box, Holder, assert_same, new_session, roundtrip
+from helpers import Box, Holder, assert_same, matrix, new_session, roundtrip
 
 from sessionh5 import SaveError, State, UnsupportedValueError
 
@@ -206,14 +206,18 @@ UNSUPPORTED = [
     pytest.param(lambda tmp: _open_file, "function", id="function"),
     pytest.param(lambda tmp: (lambda x: x), "function", id="lambda"),
     pytest.param(_open_file, "TextIOWrapper", id="open-file"),
-    pytest.param(lambda tmp: Unregistered(), "Unregistered", id="unregistered-instance"),
+    pytest.param(lambda tmp: Unregistered(), "session.register_snapshot_methods({Unregistered:",
+                 id="unregistered-instance"),
     pytest.param(lambda tmp: Box, "type", id="state-class-itself"),
     pytest.param(lambda tmp: sys.modules[__name__], "module", id="module"),
-    pytest.param(lambda tmp: np.ma.masked_array([1, 2]), "MaskedArray", id="masked-array"),
+    pytest.param(lambda tmp: matrix([[1, 2]]), "np.asarray(value)", id="matrix"),
     pytest.param(lambda tmp: iter([1]), "iterator", id="iterator"),
     pytest.param(lambda tmp: "lone \udc80 surrogate", "surrogates", id="lone-surrogate-str"),
     pytest.param(lambda tmp: collections.defaultdict(list), "defaultdict", id="defaultdict"),
-    pytest.param(lambda tmp: enum.Enum("Color", "RED").RED, "Color", id="enum-member"),
+    pytest.param(lambda tmp: enum.Enum("Color", "RED").RED, "sessionh5.register_enum(Color)",
+                 id="enum-member"),
+    pytest.param(lambda tmp: Unregistered, "classes themselves cannot be saved",
+                 id="plain-class-itself"),
     pytest.param(lambda tmp: memoryview(b"x"), "memoryview", id="memoryview"),
 ]
 

@@ -76,7 +76,7 @@ def test_metadata_only_on_bytesio(fmt: str) -> None:
     target = new_session()
     target.restore(io.BytesIO(data), metadata_only=True)
     assert target.metadata["title"] == "T" and target.metadata["session_version"] == 3
-    assert target.get_state_manager("holder") is None
+    assert "holder" not in target.state_manager_tags
 
 
 # -- combine --------------------------------------------------------------------------
@@ -192,7 +192,7 @@ def test_failed_restore_leaves_session_as_it_was(fmt: str) -> None:
     with pytest.raises(RestoreError, match="Fails"):
         target.restore(io.BytesIO(data))
     assert target.models is models and [m.name for m in models.list()] == ["t1"]
-    assert target.main_view is view and target.get_state_manager("holder") is None
+    assert target.main_view is view and "holder" not in target.state_manager_tags
     assert target.metadata == {"title": "mine"}
 
 

@@ -8,8 +8,13 @@ checks types, dtypes, byte order, shapes, bits and writability.
 from __future__ import annotations
 
 import datetime as dt
+import decimal
+import enum
+import fractions
 import io
 import math
+import pathlib
+import uuid
 from collections import OrderedDict, deque
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,7 +23,7 @@ import numpy as np
 import pytest
 from helpers import Box, Holder, assert_same, new_session, roundtrip, roundtrip_file
 
-from sessionh5 import UnsupportedValueError
+from sessionh5 import UnsupportedValueError, register_enum
 
 UTC = dt.UTC
 CEST = dt.timezone(dt.timedelta(hours=2), "CEST")
@@ -215,7 +220,87 @@ NUMPY_SCALARS = [
     pytest.param(_structured(_POINT, 3)[0], id="np-void-structured"),
 ]
 
-ALL_VALUES = SCALARS + CONTAINERS + ARRAYS + NUMPY_SCALARS
+
+
+@register_enum
+class Color(enum.Enum):
+    RED = 1
+    GREEN = 2
+    CRIMSON = 1  # an alias of RED
+
+
+@register_enum
+class Level(enum.IntEnum):
+    LOW = 1
+    HIGH = 10
+
+
+@register_enum
+class Mode(enum.StrEnum):
+    FAST = "fast"
+
+
+class Perm(enum.Flag):
+    R = 4
+    W = 2
+    X = 1
+
+
+register_enum(Perm, name="tests.Perm", aliases=["old.Perm"])
+
+Decimal = decimal.Decimal
+STDLIB_VALUES = [
+    pytest.param(dt.date(2024, 2, 29), id="date"),
+    pytest.param(dt.date.min, id="date-min"),
+    pytest.param(dt.date.max, id="date-max"),
+    pytest.param(dt.time(), id="time-midnight"),
+    pytest.param(dt.time(23, 59, 59, 999999), id="time-naive"),
+    pytest.param(dt.time(8, 0, tzinfo=UTC), id="time-utc"),
+    pytest.param(dt.time(8, 0, tzinfo=MINUS_0530), id="time-offset"),
+    pytest.param(dt.time(8, 0, 1, 5, tzinfo=CEST, fold=1), id="time-named-tz-fold"),
+    pytest.param(pathlib.PurePosixPath("data/run 1/ünï.h5"), id="path-pure-posix"),
+    pytest.param(pathlib.PureWindowsPath(r"C:\Data\Run.h5"), id="path-pure-windows"),
+    pytest.param(pathlib.PureWindowsPath(r"\\server\share\x"), id="path-unc"),
+    pytest.param(pathlib.Path("/tmp/session/x.h5s"), id="path-concrete"),
+    pytest.param(pathlib.PurePosixPath(), id="path-empty"),
+    pytest.param(uuid.UUID("12345678-1234-5678-1234-567812345678"), id="uuid"),
+    pytest.param(uuid.UUID(int=0), id="uuid-nil"),
+    pytest.param(Decimal("1.10"), id="decimal-trailing-zero"),
+    pytest.param(Decimal("-0.000"), id="decimal-negative-zero"),
+    pytest.param(Decimal("NaN"), id="decimal-nan"),
+    pytest.param(Decimal("-sNaN42"), id="decimal-signaling-nan"),
+    pytest.param(Decimal("-Infinity"), id="decimal-minus-infinity"),
+    pytest.param(Decimal("1E+999999"), id="decimal-huge-exponent"),
+    pytest.param(Decimal("3." + "1415926535" * 20), id="decimal-many-digits"),
+    pytest.param(fractions.Fraction(1, 3), id="fraction"),
+    pytest.param(fractions.Fraction(-(2**80), 3**50), id="fraction-big"),
+    pytest.param(fractions.Fraction(0), id="fraction-zero"),
+    pytest.param(Color.RED, id="enum"),
+    pytest.param(Color.CRIMSON, id="enum-alias"),
+    pytest.param(Level.HIGH, id="int-enum"),
+    pytest.param(Mode.FAST, id="str-enum"),
+    pytest.param(Perm.R | Perm.W, id="flag-combined"),
+    pytest.param(Perm(0), id="flag-empty"),
+    pytest.param({Color.RED: [Level.LOW], Mode.FAST: {Perm.X}}, id="enums-as-keys"),
+    pytest.param((dt.date(2020, 1, 1), {pathlib.PurePosixPath("k"): Decimal("2.50")}),
+                 id="stdlib-nested"),
+]
+
+_RECORD = np.dtype([("id", "<i4"), ("name", "S4")])
+MASKED_ARRAYS = [
+    pytest.param(np.ma.array([1, 2, 3], mask=[0, 1, 0], fill_value=-1), id="masked"),
+    pytest.param(np.ma.array([1.5, np.nan]), id="masked-nothing-masked"),
+    pytest.param(np.ma.array([1.0, 2.0], mask=[True, True], hard_mask=True), id="masked-hard"),
+    pytest.param(np.ma.array(np.arange(12, dtype=">i2").reshape(3, 4),
+                             mask=np.arange(12).reshape(3, 4) % 5 == 0), id="masked-2d"),
+    pytest.param(np.ma.array(np.zeros(2, _RECORD), mask=[(0, 1), (1, 0)]),
+                 id="masked-structured"),
+    pytest.param(np.ma.array(["a", "bc"], mask=[1, 0]), id="masked-str"),
+    pytest.param(np.ma.array(np.arange(100_000.0), mask=np.arange(100_000) % 3 == 0,
+                             fill_value=-9.0), id="masked-dataset"),
+]
+
+ALL_VALUES = SCALARS + CONTAINERS + ARRAYS + NUMPY_SCALARS + STDLIB_VALUES + MASKED_ARRAYS
 
 
 def _save_and_restore(value: Any, fmt: str, tmp_path: Any = None) -> tuple[Holder, Holder]:
@@ -305,3 +390,59 @@ def test_datetime_fold_survives(fmt: str) -> None:
     assert restored.holder.times[0] == second and restored.holder.times[0].fold == 1
     (back,) = restored.holder.times[1]
     assert back.fold == 1 and back.tzinfo == CEST and back.tzname() == "CEST"
+
+
+@pytest.mark.parametrize("make", [
+    pytest.param(lambda path: _memmap(path, 10), id="inline"),
+    pytest.param(lambda path: _memmap(path, 200_000), id="dataset"),
+])
+def test_memmap_is_saved_as_the_array_it_views(make: Any, fmt: str, tmp_path: Any) -> None:
+    """A stack opened with mmap_mode="r" saves as its data and restores as numpy.ndarray."""
+    stack = make(tmp_path / "stack.npy")
+    assert type(stack) is np.memmap
+    before, after = _save_and_restore({"stack": stack, "row": stack[:2]}, fmt)
+    for name in ("stack", "row"):
+        assert_same(np.asarray(stack if name == "stack" else stack[:2]), after.value[name])
+        assert_same(np.asarray(before.value[name]), after.box.value[name])
+
+
+def _memmap(path: Any, n: int) -> np.memmap:
+    np.save(path, np.arange(n, dtype="<f4").reshape(-1, 2))
+    return np.load(path, mmap_mode="r")
+
+
+def test_recarray_is_saved_as_a_structured_array(fmt: str) -> None:
+    """A recarray restores as the plain structured array it views (fields, dtype, bytes)."""
+    records = np.rec.array([(1, b"ab"), (2, b"cd")], dtype=_RECORD)
+    big = np.rec.array(np.zeros(5_000, _RECORD))
+    _, after = _save_and_restore({"small": records, "big": big}, fmt)
+    for name, original in (("small", records), ("big", big)):
+        for restored in (after.value[name], after.box.value[name]):
+            assert type(restored) is np.ndarray and restored.dtype.type is np.void
+            assert_same(original.view(np.ndarray).view(_RECORD), restored)
+
+
+@pytest.mark.parametrize(("value", "match"), [
+    pytest.param(None, r"numpy\.matrix.*convert the matrix with np\.asarray\(value\)",
+                 id="matrix"),
+    pytest.param(enum.Enum("Unknown", "A").A,
+                 r"Unknown.*register the enum class with sessionh5\.register_enum\(Unknown\)",
+                 id="unregistered-enum"),
+    pytest.param(type("MyPath", (pathlib.PurePosixPath,), {})("x"),
+                 r"MyPath.*register_snapshot_methods", id="path-subclass"),
+    pytest.param(dt.time(1, tzinfo=ZoneInfo("Europe/Paris")), r"a time with tzinfo",
+                 id="time-zoneinfo"),
+    pytest.param(np.ma.array(np.array([1, None], dtype=object)), r"object-dtype",
+                 id="masked-object-array"),
+])
+def test_values_that_cannot_come_back_are_refused_saying_how(value: Any, match: str,
+                                                             fmt: str) -> None:
+    """A value restore could not give back exactly is refused at save, with the fix."""
+    if value is None:
+        from helpers import matrix
+
+        value = matrix([[1.0, 2.0]])
+    original = new_session()
+    original.holder = Holder(value={"here": [value]})
+    with pytest.raises(UnsupportedValueError, match=match):
+        original.save(io.BytesIO(), format=fmt)

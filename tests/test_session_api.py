@@ -141,7 +141,7 @@ def test_attribute_assignment_registers_and_deletion_unregisters() -> None:
     assert s.get_state_manager("tool") is manager
     assert "tool" in s.state_manager_tags
     del s.tool
-    assert s.get_state_manager("tool") is None
+    assert "tool" not in s.state_manager_tags
     assert not hasattr(s, "tool")
 
 
@@ -150,7 +150,7 @@ def test_reassigning_attribute_to_plain_value_unregisters() -> None:
     s = new_session()
     s.tool = Holder()
     s.tool = 5
-    assert s.get_state_manager("tool") is None and s.tool == 5
+    assert "tool" not in s.state_manager_tags and s.tool == 5
 
 
 def test_plain_attributes_and_private_ones_are_not_managers() -> None:
@@ -159,9 +159,9 @@ def test_plain_attributes_and_private_ones_are_not_managers() -> None:
     s.number = 3
     s.box = Box()
     s._private = Holder()
-    assert s.get_state_manager("number") is None
-    assert s.get_state_manager("box") is None
-    assert s.get_state_manager("_private") is None
+    assert "number" not in s.state_manager_tags
+    assert "box" not in s.state_manager_tags
+    assert "_private" not in s.state_manager_tags
 
 
 def test_add_get_remove_state_manager() -> None:
@@ -172,12 +172,45 @@ def test_add_get_remove_state_manager() -> None:
     assert s.get_state_manager("not an identifier") is manager
     assert not hasattr(s, "not an identifier")
     s.remove_state_manager("not an identifier")
-    assert s.get_state_manager("not an identifier") is None
+    assert "not an identifier" not in s.state_manager_tags
     s.attr = Holder()
     s.remove_state_manager("attr")
     assert not hasattr(s, "attr")
     with pytest.raises(UsageError, match="no state manager"):
         s.remove_state_manager("attr")
+
+
+def test_get_state_manager_raises_key_error_for_an_unknown_tag() -> None:
+    """As in the reference implementation: a misspelt tag is a KeyError naming the tags."""
+    s = new_session()
+    s.tool = Holder()
+    with pytest.raises(KeyError, match=r"no state manager is registered under 'tol'.*'tool'"):
+        s.get_state_manager("tol")
+    del s.tool
+    with pytest.raises(KeyError, match="'tool'"):
+        s.get_state_manager("tool")
+
+
+@pytest.mark.parametrize("fmt", ["hdf5", "stream"])
+def test_partial_restore_also_restores_the_metadata(fmt: str) -> None:
+    """managers=[...] brings the file's metadata, as a full restore does; combine keeps
+    the session's own."""
+    original = new_session()
+    original.metadata.update(title="from the file", tags=["a", "b"])
+    original.first, original.second = Holder(n=1), Holder(n=2)
+    data = save_bytes(original, fmt)
+    target = new_session()
+    target.metadata["title"] = "mine"
+    target.second = Holder(n=0)
+    target.restore(io.BytesIO(data), managers=["first"])
+    assert target.first.n == 1 and target.second.n == 0  # only 'first' came from the file
+    assert target.metadata["title"] == "from the file"
+    assert target.metadata["tags"] == ["a", "b"] and target.metadata["session_version"] == 3
+    assert target.metadata["created"] == original.metadata["created"]
+    combined = new_session()
+    combined.metadata["title"] = "mine"
+    combined.restore(io.BytesIO(data), managers=["first"], combine=True)
+    assert combined.metadata == {"title": "mine"} and combined.first.n == 1
 
 
 def test_add_state_manager_refuses_non_managers() -> None:
@@ -258,7 +291,7 @@ def test_include_state_false_means_not_saved(fmt: str) -> None:
     data = save_bytes(s, fmt)
     restored = new_session()
     restored.restore(io.BytesIO(data))
-    assert restored.get_state_manager("skipped") is None
+    assert "skipped" not in restored.state_manager_tags
     assert restored.kept.data == [2]
     if fmt == "hdf5":
         with h5py.File(io.BytesIO(data), "r") as f:
@@ -354,7 +387,7 @@ def test_snapshot_methods_are_per_session(fmt: str) -> None:
     assert one.snapshot_methods(Foreign(1)) is ForeignMethods
     assert two.snapshot_methods(Foreign(1)) is None
     two.foreign = Foreign(1)  # not a manager in this session
-    assert two.get_state_manager("foreign") is None
+    assert "foreign" not in two.state_manager_tags
     two.holder = Holder(f=Foreign(1))
     with pytest.raises(UnsupportedValueError, match="Foreign"):
         two.save(io.BytesIO(), format=fmt)
@@ -440,7 +473,7 @@ def test_end_restore_fires_when_restore_snapshot_raises(fmt: str) -> None:
     with pytest.raises(RestoreError, match="failing"):
         target.restore(io.BytesIO(data))
     assert calls == ["begin restore session", "end restore session"]
-    assert target.get_state_manager("failing") is None
+    assert "failing" not in target.state_manager_tags
 
 
 # -- logger ---------------------------------------------------------------------------

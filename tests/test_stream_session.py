@@ -95,7 +95,7 @@ def test_metadata_only_decodes_only_the_header_and_first_record(compress: str | 
     assert 0 < reader.bytes_read < 2 * 2**20, reader.bytes_read
     assert target.metadata["description"] == "big"
     assert target.metadata["session_version"] == 3
-    assert target.get_state_manager("holder") is None
+    assert "holder" not in target.state_manager_tags
     assert observable_state(target)["managers"] == before["managers"]
 
 

@@ -23,8 +23,9 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("src", metavar="SRC", help="session file to read (path or fsspec URL)")
     parser.add_argument("dst", metavar="DST",
                         help="session file to write, replaced atomically (path or fsspec URL)")
-    parser.add_argument("--compress", choices=list(COMPRESSIONS), default="lz4",
-                        help="compression of the written file (default: lz4)")
+    parser.add_argument("--compress", choices=list(COMPRESSIONS), default=None,
+                        help="compression of the written file (default: the compression "
+                             "of SRC)")
     parser.add_argument("--format", choices=["hdf5", "stream"], default=None,
                         help="container of DST (default: from its suffix)")
     add_storage_option(parser)
@@ -34,8 +35,9 @@ def add_parser(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Convert ``args.src`` to ``args.dst`` and say what was written."""
     options = storage_options(args)
+    compress = "keep" if args.compress is None else COMPRESSIONS[args.compress]
     with progress_bar("converting") as progress:
-        written = convert(args.src, args.dst, compress=COMPRESSIONS[args.compress],  # type: ignore[arg-type]
+        written = convert(args.src, args.dst, compress=compress,  # type: ignore[arg-type]
                           format=args.format, progress=progress, storage_options=options)
     kind = "session stream" if args.format == "stream" or (
         args.format is None and str(written).lower().endswith(".cxs")) else "HDF5 session file"

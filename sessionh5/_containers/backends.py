@@ -109,11 +109,19 @@ def _peek(stream: IO[bytes]) -> bytes:
 @contextmanager
 def open_backend(source: Target, *, metadata_only: bool = False,
                  progress: Callable[[int, int], None] | None = None,
-                 storage_options: StorageOptions = None) -> Iterator[Any]:
-    """Open a session file or stream (a path, a URL or a file object); yields a RecordSource."""
+                 storage_options: StorageOptions = None,
+                 live: bool = False) -> Iterator[Any]:
+    """Open a session file or stream (a path, a URL or a file object); yields a RecordSource.
+
+    ``live`` is for a restore: record-only values (a stream's finalized state and
+    tinyarrays, enum members) come out as the application gets them
+    (``_engine.kinds.live_value``). Without it they stay as read, so conversion and
+    the tools need no application class.
+    """
     if isinstance(source, (str, os.PathLike)):
         with open_source(source, storage_options) as stream, \
-                open_backend(stream, metadata_only=metadata_only, progress=progress) as src:
+                open_backend(stream, metadata_only=metadata_only, progress=progress,
+                             live=live) as src:
             yield src
         return
     if storage_options:
@@ -122,7 +130,7 @@ def open_backend(source: Target, *, metadata_only: bool = False,
     kind = detect_container(first)
     if kind == "hdf5":
         counter = Progress(0, progress)
-        with _open_hdf5(source, metadata_only, counter) as src:
+        with _open_hdf5(source, metadata_only, counter, live) as src:
             yield src
         if not metadata_only:
             counter.finish()
@@ -130,8 +138,10 @@ def open_backend(source: Target, *, metadata_only: bool = False,
         from ._stream import read_stream
         from ._stream.source import StreamSource
 
+        compression = {b"\x1f\x8b": "gzip", b"\x04\x22": "lz4"}.get(first[:2])
         with memory_errors("the session stream"):  # all of it is in memory while restoring
-            yield StreamSource(read_stream(source, metadata_only=metadata_only))
+            yield StreamSource(read_stream(source, metadata_only=metadata_only, live=live),
+                               compression)
     elif not first:
         raise not_a_session("the file is empty")
     else:
@@ -139,14 +149,16 @@ def open_backend(source: Target, *, metadata_only: bool = False,
 
 
 @contextmanager
-def _open_hdf5(stream: IO[bytes], metadata_only: bool, progress: Progress) -> Iterator[Any]:
+def _open_hdf5(stream: IO[bytes], metadata_only: bool, progress: Progress,
+               live: bool) -> Iterator[Any]:
     from ._hdf5.files import open_hdf5
     from ._hdf5.header import read_header
     from ._hdf5.reader import HDF5Source
 
     with open_hdf5(stream) as file:
-        header = read_header(file)
-        yield _HeaderOnly(header) if metadata_only else HDF5Source(file, header, progress)
+        header = read_header(file, live=live)
+        yield _HeaderOnly(header) if metadata_only else HDF5Source(file, header, progress,
+                                                                   live=live)
 
 
 class _HeaderOnly:

@@ -98,8 +98,17 @@ class Session:
         self._managers[tag] = obj
 
     def get_state_manager(self, tag: str) -> Any:
-        """The manager registered under ``tag``, or None."""
-        return self._managers.get(tag)
+        """The manager registered under ``tag``.
+
+        Raises:
+            KeyError: no manager is registered under ``tag`` (as in the reference
+                implementation, so a misspelt tag does not pass silently).
+        """
+        try:
+            return self._managers[tag]
+        except KeyError:
+            raise KeyError(f"no state manager is registered under {tag!r}; the tags are "
+                           f"{list(self._managers)}") from None
 
     def remove_state_manager(self, tag: str) -> None:
         """Unregister ``tag`` (and drop the attribute when it was one)."""
@@ -196,7 +205,11 @@ class Session:
 
         ``stream`` is a readable, seekable binary file, a path or a URL
         (``s3://bucket/key.h5s``, ``https://...``); ``storage_options`` go to fsspec for a
-        URL. On any failure the session is left exactly as it was.
+        URL. ``managers`` restores only those tags (and what they refer to), keeping the
+        session's other managers; ``combine`` adds the file's managers to the session's.
+        The session's metadata becomes the file's, for a partial restore too (it describes
+        the file the managers came from), but not with ``combine``. On any failure the
+        session is left exactly as it was.
 
         Raises:
             RestoreError: the file cannot be restored (a subclass says why: CorruptFileError,
@@ -226,7 +239,7 @@ class Session:
         with bracket(self.triggers, "begin restore session", "end restore session"), \
                 gc_paused(), \
                 open_backend(stream, metadata_only=metadata_only, progress=progress,
-                             storage_options=storage_options) as source:
+                             storage_options=storage_options, live=True) as source:
             header = source.header
             if header.session_version != 3:
                 raise VersionError(f"session version {header.session_version} cannot be "
@@ -240,7 +253,8 @@ class Session:
                 objects, report = rebuild(self, source, self._snapshot_methods, tags=managers,
                                           strict=strict)
                 self._install(source.header, objects, report,
-                              replace_all=not combine and managers is None)
+                              replace_all=not combine and managers is None,
+                              metadata=not combine)
             return report
 
     @contextmanager
@@ -280,7 +294,9 @@ class Session:
                 and (tag in self._attr_tags or not hasattr(self, tag)))
 
     def _install(self, header: Any, objects: dict, report: RestoreReport,
-                 replace_all: bool) -> None:
+                 replace_all: bool, metadata: bool) -> None:
+        """Register the restored managers; ``replace_all`` resets the others, ``metadata``
+        (every restore but ``combine``, a partial one too) takes the file's metadata."""
         for tag in report.managers:
             obj = objects[header.managers[tag]]
             if not self._is_manager(obj):
@@ -299,6 +315,7 @@ class Session:
                         obj.reset_state(self)
                     elif methods is not None:
                         methods.reset_state(obj, self)
+        if metadata:
             self.metadata = {**header.metadata, "session_version": header.session_version}
 
 

@@ -21,17 +21,21 @@ import orjson
 
 from ..errors import CorruptFileError
 from .encoding import dtype_from_json
-from .records import SESSION_KEY, PngImage
+from .kinds import KINDS, build_masked, live_value, tiny_array
+from .records import SESSION_KEY, FinalizedState, PngImage
 
-__all__ = ["array_from_bytes", "decode_tree", "decode_value"]
+__all__ = ["array_from_bytes", "decode_tree", "decode_value", "scalar_from_bytes"]
 
 
 class _Decoder:
     def __init__(self, refs: list[Any], load_array: Callable[[str], np.ndarray],
-                 session: Any) -> None:
+                 session: Any, live: bool) -> None:
         self.refs = refs
         self.load_array = load_array
         self.session = session
+        #: Record-only values (FinalizedState, TinyArray, EnumMember) stay as they are for
+        #: conversion and the tools; a restore hands the application their live value.
+        self.finish: Callable[[Any], Any] = live_value if live else _same
 
     def dec(self, v: Any) -> Any:
         """The value of a parsed JSON tree, built in place.
@@ -139,12 +143,20 @@ def array_from_bytes(raw: bytes, dtype: np.dtype, shape: tuple[int, ...]) -> np.
     return np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
 
 
-def _scalar(d: _Decoder, spec: Any, node: dict) -> np.generic:
-    dtype = dtype_from_json(spec)
-    raw = base64.b64decode(node["b64"], validate=True)
+def scalar_from_bytes(raw: bytes, dtype: np.dtype) -> np.generic:
+    """A numpy scalar of ``dtype`` from its bytes, the byte count checked (see
+    encoding.scalar_bytes for the empty str_ and bytes_, of no size)."""
     if len(raw) != dtype.itemsize:
         raise ValueError(f"{len(raw)} bytes for a {dtype} scalar")
+    if dtype.itemsize == 0:
+        if dtype.kind not in "SU":
+            raise ValueError(f"a {dtype} scalar has no size")
+        return dtype.type()
     return np.frombuffer(raw, dtype=dtype)[0]
+
+
+def _scalar(d: _Decoder, spec: Any, node: dict) -> np.generic:
+    return scalar_from_bytes(base64.b64decode(node["b64"], validate=True), dtype_from_json(spec))
 
 
 def _timezone(d: _Decoder, spec: list, node: dict) -> dt.timezone:
@@ -171,6 +183,20 @@ def _datetime(d: _Decoder, text: str, node: dict) -> dt.datetime:
     return value.replace(fold=1) if node.get("fold") == 1 else value
 
 
+def _same(value: Any) -> Any:
+    return value
+
+
+def _masked(d: _Decoder, data: Any, node: dict) -> np.ma.MaskedArray:
+    mask = node["mask"]
+    return build_masked(d.dec(data), None if mask is None else d.dec(mask),
+                        d.dec(node["fill_value"]), node["hard"])
+
+
+def _kind_tag(kind: Any) -> Callable[[_Decoder, Any, dict], Any]:
+    return lambda d, parts, n: d.finish(kind.value(d.dec(parts)))
+
+
 _TAGS: dict[str, Callable[[_Decoder, Any, dict], Any]] = {
     "$int": lambda d, s, n: int(s),
     "$float": _float,
@@ -193,24 +219,32 @@ _TAGS: dict[str, Callable[[_Decoder, Any, dict], Any]] = {
     "$dataset": lambda d, name, n: d.load_array(str(name)),
     "$ref": lambda d, i, n: d.ref(i),
     "$session": lambda d, _, n: d.session,
+    "$finalized": lambda d, p, n: d.finish(FinalizedState(d.dec(p))),
+    "$tinyarray": lambda d, p, n: d.finish(tiny_array(d.dec(p))),
+    "$masked": _masked,
+    **{"$" + kind.tag: _kind_tag(kind) for kind in KINDS},
 }
 
 
 def decode_value(
     text: bytes | str, refs: list[Any], load_array: Callable[[str], np.ndarray],
-    session: Any = SESSION_KEY,
+    session: Any = SESSION_KEY, *, live: bool = False,
 ) -> Any:
-    """Decode one object's JSON; refs[i] stands for ``{"$ref": i}``."""
+    """Decode one object's JSON; refs[i] stands for ``{"$ref": i}``.
+
+    ``live`` (a restore) turns record-only values into what the application gets
+    (``kinds.live_value``); without it they stay as read (conversion, tools).
+    """
     try:
         tree = orjson.loads(text)
     except orjson.JSONDecodeError as exc:
         raise CorruptFileError(f"object state is not valid JSON: {exc}") from exc
-    return decode_tree(tree, refs, load_array, session)
+    return decode_tree(tree, refs, load_array, session, live=live)
 
 
 def decode_tree(
     tree: Any, refs: list[Any], load_array: Callable[[str], np.ndarray],
-    session: Any = SESSION_KEY,
+    session: Any = SESSION_KEY, *, live: bool = False,
 ) -> Any:
     """Decode a tree parsed from one object's JSON; the tree is consumed (reused in place)."""
-    return _Decoder(refs, load_array, session).dec(tree)
+    return _Decoder(refs, load_array, session, live).dec(tree)

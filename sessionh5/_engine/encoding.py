@@ -25,7 +25,16 @@ import orjson
 from numpy.lib.format import descr_to_dtype
 
 from ..errors import CorruptFileError, UnsupportedValueError
-from .records import SESSION_KEY, ObjectKey, PngImage
+from .kinds import (
+    KIND_BY_TYPE,
+    ValueKind,
+    check_tzinfo,
+    enum_member,
+    how_to_store,
+    masked_parts,
+    plain_array,
+)
+from .records import SESSION_KEY, EnumMember, FinalizedState, ObjectKey, PngImage, TinyArray
 
 __all__ = [
     "INLINE_ARRAY_BYTES",
@@ -34,6 +43,8 @@ __all__ = [
     "encode_value",
     "int_text",
     "nested_values",
+    "refuse",
+    "scalar_bytes",
 ]
 
 #: Arrays up to this many bytes are written inline in the JSON text.
@@ -64,10 +75,16 @@ def dtype_from_json(spec: Any) -> np.dtype:
 
 
 def _descr(spec: Any) -> Any:
+    """A descr read from JSON, its tuples (fields, ``(title, name)`` pairs) back as tuples."""
     if isinstance(spec, list):
-        return [tuple(_descr(x) for x in field) if isinstance(field, list) else field
-                for field in spec]
+        return [_descr_field(field) if isinstance(field, list) else field for field in spec]
     return spec
+
+
+def _descr_field(field: list[Any]) -> tuple[Any, ...]:
+    name, fmt, *shape = field
+    return (tuple(name) if isinstance(name, list) else name, _descr(fmt),
+            *(tuple(s) if isinstance(s, list) else s for s in shape))
 
 
 _STR_ONLY = {str}
@@ -99,10 +116,12 @@ class EncodedValue:
 ObjectHook = Callable[[Any], ObjectKey]
 
 
-def _refuse(value: Any) -> ObjectKey:
+def refuse(value: Any) -> ObjectKey:
+    """The default object hook: no value outside the encodings is stored."""
     kind = type(value)
     name = f"{kind.__module__}.{kind.__qualname__}"
-    raise UnsupportedValueError(f"cannot store a value of type {name}")
+    raise UnsupportedValueError(f"cannot store a value of type {name}; {how_to_store(value)}",
+                                value)
 
 
 class ValueEncoder:
@@ -123,7 +142,7 @@ class ValueEncoder:
     after a C-speed type census was tried: the census costs as much as it saves.)
     """
 
-    def __init__(self, on_object: ObjectHook = _refuse,
+    def __init__(self, on_object: ObjectHook = refuse,
                  inline_limit: int = INLINE_ARRAY_BYTES) -> None:
         self.limit = inline_limit
         self.on_object = on_object
@@ -247,10 +266,27 @@ class ValueEncoder:
         if t is PngImage:
             return {"$png": _b64(v.data)}
         if isinstance(v, np.generic) and not v.dtype.hasobject:
-            return {"$scalar": dtype_to_json(v.dtype), "b64": _b64(v.tobytes())}
+            return {"$scalar": dtype_to_json(v.dtype), "b64": _b64(scalar_bytes(v))}
+        kind = KIND_BY_TYPE.get(t)
+        if kind is None and (member := enum_member(v)) is not None:
+            kind, v = KIND_BY_TYPE[EnumMember], member
+        if kind is not None:
+            return self.kind_value(kind, v, path)
+        if t is FinalizedState or t is TinyArray:
+            return self.wrapper(v, path)
         key = self.on_object(v)
         self.object_types.add(t)
         return self.ref(key)
+
+    def kind_value(self, kind: ValueKind, v: Any, path: Any) -> Any:
+        """A value of the kinds table (date, path, Decimal, enum member...)."""
+        return {"$" + kind.tag: self.enc(kind.parts(v), path)}
+
+    def wrapper(self, v: FinalizedState | TinyArray, path: Any) -> Any:
+        """The stream's extension 11 and 14 values, kept through HDF5 for conversion."""
+        if type(v) is FinalizedState:
+            return {"$finalized": self.enc(v.data, path)}
+        return {"$tinyarray": self.enc(v.array, path)}
 
     def datetime(self, v: dt.datetime) -> dict:
         check_tzinfo(v)
@@ -264,12 +300,23 @@ class ValueEncoder:
         return node
 
     def array(self, a: np.ndarray, path: Any) -> Any:
-        """Subclasses are saved objects (or refused); object dtypes could hold anything."""
-        if type(a) is not np.ndarray:
+        """Memmaps and recarrays are saved as the arrays they view, masked arrays as
+        themselves; other subclasses are saved objects (or refused). Object dtypes could
+        hold anything."""
+        plain = plain_array(a)
+        if plain is None:
+            if type(a) is np.ma.MaskedArray:
+                return self.masked(a, path)
             return self.ref(self.on_object(a))
-        if a.dtype.hasobject:
+        if plain.dtype.hasobject:
             raise UnsupportedValueError("object-dtype arrays cannot be saved", a)
-        return self.array_value(a, path)
+        return self.array_value(plain, path)
+
+    def masked(self, a: np.ma.MaskedArray, path: Any) -> Any:
+        data, mask, fill_value, hard = masked_parts(a)
+        return {"$masked": self.array(data, (path, "data")),
+                "mask": None if mask is None else self.array(mask, (path, "mask")),
+                "fill_value": self.enc(fill_value, path), "hard": hard}
 
     def array_value(self, a: np.ndarray, path: Any) -> dict:
         if a.nbytes > self.limit:
@@ -297,6 +344,16 @@ class ValueEncoder:
         return name
 
 
+def scalar_bytes(v: np.generic) -> bytes:
+    """A numpy scalar's bytes. An empty ``numpy.str_`` or ``bytes_`` has a dtype of no size
+    (``<U0``, ``|S0``) yet ``tobytes`` pads it to one item: it has none."""
+    if v.dtype.itemsize:
+        return v.tobytes()
+    if v.dtype.kind not in "SU":
+        raise UnsupportedValueError(f"a numpy scalar of dtype {v.dtype} has no size", v)
+    return b""
+
+
 def int_text(v: int) -> str:
     """Decimal text of an int, refused beyond what Python converts back (4300 digits)."""
     try:
@@ -307,16 +364,8 @@ def int_text(v: int) -> str:
         ) from None
 
 
-def check_tzinfo(v: dt.datetime) -> None:
-    """Only fixed offsets come back as they were; refuse other tzinfo types at save."""
-    if v.tzinfo is not None and type(v.tzinfo) is not dt.timezone:
-        raise UnsupportedValueError(
-            f"a datetime with tzinfo {v.tzinfo!r} cannot be saved: it would come back with "
-            "a fixed-offset datetime.timezone; convert it to one first", v)
-
-
 def encode_value(data: Any, *, inline_limit: int = INLINE_ARRAY_BYTES,
-                 on_object: ObjectHook = _refuse) -> EncodedValue:
+                 on_object: ObjectHook = refuse) -> EncodedValue:
     """Encode one object's data in one pass (a one-off ValueEncoder).
 
     ``on_object`` turns any value that is not plain data into a reference (the

@@ -19,8 +19,9 @@ import numpy as np
 import orjson
 
 from ..errors import UnsupportedValueError
-from .encoding import ValueEncoder, bad_string, check_tzinfo
-from .records import SESSION_KEY, ObjectKey, PngImage
+from .encoding import ValueEncoder, bad_string
+from .kinds import ValueKind, check_tzinfo, masked_parts
+from .records import SESSION_KEY, FinalizedState, ObjectKey, PngImage, TinyArray
 
 __all__ = ["PlainEncoder", "PlainValue", "resolve_in_place", "substitute_keys"]
 
@@ -84,9 +85,18 @@ class PlainEncoder(ValueEncoder):
             return v
         if isinstance(v, np.generic) and not v.dtype.hasobject:
             return v
-        key = self.on_object(v)
-        self.object_types.add(t)
-        return self.ref(key)
+        return super().other(t, v, path)  # kinds, wrappers and saved objects
+
+    def kind_value(self, kind: ValueKind, v: Any, path: Any) -> Any:
+        kind.parts(v)  # refuses what no container stores (a time with a zoneinfo tzinfo)
+        return v
+
+    def wrapper(self, v: FinalizedState | TinyArray, path: Any) -> Any:
+        return FinalizedState(self.enc(v.data, path)) if type(v) is FinalizedState else v
+
+    def masked(self, a: np.ma.MaskedArray, path: Any) -> Any:
+        self.array(masked_parts(a)[0], path)  # refuses object dtypes, counts a large array
+        return a
 
     def array_value(self, a: np.ndarray, path: Any) -> Any:
         if a.nbytes > self.limit:

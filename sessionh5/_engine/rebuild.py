@@ -19,6 +19,7 @@ from .display import MAX_ROWS, Summary, Table
 from .graph import closure, dependency_components, owners
 from .records import SESSION_KEY, ObjectKey, SessionHeader
 from .snapshot_methods import ClassInfo, SnapshotMethodsTable
+from .state import fill_state, slots_of
 
 __all__ = ["RecordSource", "RestoreReport", "rebuild"]
 
@@ -221,7 +222,8 @@ class _Rebuild:
         for name, run in itertools.groupby(keys, key=_CLASS_NAME):  # runs of one class
             cls = by_name[name].cls  # type: ignore[union-attr]  # checked: registered
             created.extend(map(cls.__new__, itertools.repeat(cls, sum(1 for _ in run))))
-            if cls.__new__ is object.__new__ and cls.__setattr__ is object.__setattr__:
+            if (cls.__new__ is object.__new__ and cls.__setattr__ is object.__setattr__
+                    and not slots_of(cls)):
                 blank.add(cls)
         self.objects.update(zip(keys, created, strict=True))
         load_many = getattr(self.source, "load_many", None)
@@ -241,7 +243,7 @@ class _Rebuild:
                 if not isinstance(data, dict):
                     raise CorruptFileError(f"{self.where(keys[done])}: expected a dict "
                                            f"snapshot, got {type(data).__name__}")
-                obj.__dict__.update(data)
+                fill_state(obj, data)
                 done += 1
         except SessionError as exc:
             exc.add_note(f"while restoring {self.path(keys[done])}")
@@ -309,7 +311,7 @@ class _Rebuild:
             if not isinstance(data, dict):
                 raise CorruptFileError(f"{self.where(key)}: expected a dict snapshot, "
                                        f"got {type(data).__name__}")
-            self.objects[key].__dict__.update(data)
+            fill_state(self.objects[key], data)
 
     def path(self, key: ObjectKey) -> str:
         tags = owners(self.source.header.managers, self.source.refs)

@@ -12,8 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-__all__ = ["SESSION_KEY", "ObjectKey", "PngImage", "Record", "SessionHeader", "keys_of",
-           "new_key"]
+__all__ = ["SESSION_KEY", "EnumMember", "FinalizedState", "ObjectKey", "PngImage", "Record",
+           "SessionHeader", "TinyArray", "keys_of", "new_key"]
 
 
 class ObjectKey(NamedTuple):
@@ -56,6 +56,45 @@ class PngImage:
     """Raw PNG bytes of an image value (stream extension 9), kept undecoded."""
 
     data: bytes
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class FinalizedState:
+    """A value the reference application wrapped in stream extension 11.
+
+    Its writer marks data it need not scan for references this way; its reader
+    hands the wrapped data to ``restore_snapshot``. Records keep the wrapper so a
+    converted file writes it back; a restore gives the application ``data``.
+    """
+
+    data: Any
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class TinyArray:
+    """A ``tinyarray`` value of a stream file (extension 14), held as its numpy array.
+
+    Records keep it apart from numpy arrays (extension 1) so a converted file
+    writes extension 14 back; a restore gives the application ``array``.
+    """
+
+    array: Any
+
+
+@dataclass(frozen=True, slots=True)
+class EnumMember:
+    """A member of a registered Enum class, named without the class being imported.
+
+    ``member`` is the member's name, or its int value for ``enum.Flag`` classes
+    (whose combined members have no single name). Conversion and the tools keep
+    it as it is; a restore looks the class up among the registered ones.
+    """
+
+    class_name: str
+    member: str | int
+
+    def __str__(self) -> str:
+        return f"<{self.class_name}.{self.member}>"
 
 
 #: Marks "the session being restored" inside snapshot data (``obj.session``).

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import types
 from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -11,7 +14,7 @@ from .classes import register_class
 if TYPE_CHECKING:
     from .._core.session import Session
 
-__all__ = ["State", "StateManager", "copy_plain"]
+__all__ = ["State", "StateManager", "copy_plain", "fill_state", "instance_state", "slots_of"]
 
 
 def copy_plain(value: Any) -> Any:
@@ -34,6 +37,54 @@ def copy_plain(value: Any) -> Any:
     if kind is tuple:
         return tuple(copy_plain(v) for v in value)
     return value
+
+
+@functools.cache
+def slots_of(cls: type) -> dict[str, Any]:
+    """The ``__slots__`` attributes of ``cls`` and its bases: name -> slot descriptor.
+
+    The default snapshot must see them: they live outside the instance dictionary,
+    so a snapshot of ``vars(obj)`` alone would drop them silently. Found from the
+    classes' own member descriptors (what ``__slots__`` creates; the declaration itself
+    may be any iterable, even a spent iterator), private names already mangled.
+    """
+    found: dict[str, Any] = {}
+    for klass in reversed(cls.__mro__):  # a subclass's slot of the same name wins
+        if klass.__module__ == "builtins":
+            continue
+        for attr in vars(klass).values():
+            if type(attr) is types.MemberDescriptorType and attr.__objclass__ is klass:
+                found[attr.__name__] = attr
+    return found
+
+
+def instance_state(obj: Any, skip: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """The attributes of ``obj``: its ``__dict__`` plus its slots that are set.
+
+    Returns the instance dictionary itself when there is nothing to leave out or add
+    (the walker encodes it at once, before any application code could change it).
+    """
+    state = vars(obj)
+    slots = slots_of(type(obj))
+    if not skip and not slots:
+        return state
+    state = {k: v for k, v in state.items() if k not in skip}
+    for name, slot in slots.items():
+        if name not in skip:
+            with contextlib.suppress(AttributeError):  # an unset slot stays unset
+                state[name] = slot.__get__(obj, type(obj))
+    return state
+
+
+def fill_state(obj: Any, data: dict[str, Any]) -> None:
+    """Set ``obj``'s attributes from a default snapshot: slots through their descriptors
+    (no ``__setattr__`` is called), everything else into the instance dictionary."""
+    slots = slots_of(type(obj))
+    if slots:
+        data = dict(data)
+        for name in slots.keys() & data.keys():
+            slots[name].__set__(obj, data.pop(name))
+    obj.__dict__.update(data)
 
 
 class State:
@@ -64,17 +115,18 @@ class State:
     def take_snapshot(self, session: Session, flags: int) -> Any:
         """Return plain data describing this object; None means "do not save me".
 
-        The default is a copy of the instance dictionary (containers deep-copied,
-        saved objects inside kept, to become references).
+        The default is a copy of the instance's attributes, ``__slots__`` of every
+        class included (containers deep-copied, saved objects inside kept, to become
+        references); names in ``SESSION_SKIP`` are left out.
         """
-        skip = self.SESSION_SKIP
-        return {k: copy_plain(v) for k, v in vars(self).items() if k not in skip}
+        return {k: copy_plain(v) for k, v in instance_state(self, self.SESSION_SKIP).items()}
 
     @classmethod
     def restore_snapshot(cls, session: Session, data: Any) -> Any:
-        """Create an object from ``data``; the default sets the dict without calling __init__."""
+        """Create an object from ``data``; the default sets the attributes (slots too)
+        without calling __init__ or __setattr__."""
         obj = cls.__new__(cls)
-        obj.__dict__.update(data)
+        fill_state(obj, data)
         return obj
 
     def reset_state(self, session: Session) -> None:

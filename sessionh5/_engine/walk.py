@@ -20,10 +20,11 @@ from ..errors import SaveError, UnsupportedValueError
 from .decoding import decode_value
 from .encoding import EncodedValue, ValueEncoder, encode_value
 from .graph import closure, dependency_components
+from .kinds import how_to_store
 from .plain import PlainEncoder, PlainValue, substitute_keys
 from .records import SESSION_KEY, ObjectKey, Record, SessionHeader, new_key
 from .snapshot_methods import ClassInfo, SnapshotMethodsTable
-from .state import State
+from .state import State, instance_state, slots_of
 
 __all__ = ["NeedsDatasets", "RowFormat", "SavedSession", "walk_session"]
 
@@ -74,7 +75,8 @@ class _Walker:
         self.keys: dict[int, ObjectKey] = {}
         self.alive: list[Any] = []  # every saved object, kept alive so ids stay unique
         self.by_type: dict[type, ClassInfo | None] = {}
-        self.default_take: dict[type, bool] = {}  # State's own take_snapshot, per type
+        #: per type: State's own take_snapshot? any __slots__?
+        self.default_take: dict[type, tuple[bool, bool]] = {}
         self.counts: dict[str, int] = {}
         #: objects met but not yet snapshotted, with what snapshot() needs of them
         self.pending: list[tuple[ObjectKey, Any, ClassInfo]] = []
@@ -103,7 +105,8 @@ class _Walker:
         if info is None or isinstance(obj, type):
             kind = type(obj)
             raise UnsupportedValueError(f"cannot save a value of type "
-                                        f"{kind.__module__}.{kind.__qualname__}", obj)
+                                        f"{kind.__module__}.{kind.__qualname__}", obj,
+                                        hint=how_to_store(obj))
         ordinal = self.counts.get(info.name, 0) + 1
         self.counts[info.name] = ordinal
         key = new_key((info.name, ordinal, None))
@@ -117,13 +120,14 @@ class _Walker:
         kind = type(obj)
         default = self.default_take.get(kind)
         if default is None:
-            default = self.default_take[kind] = (info.methods is None and
-                                                 kind.take_snapshot is State.take_snapshot)
-        if default:
+            default = self.default_take[kind] = (
+                info.methods is None and kind.take_snapshot is State.take_snapshot,
+                bool(slots_of(kind)))
+        if default[0]:
             # The default snapshot, minus its defensive copy: encoding copies anyway,
             # and it runs now, before any application code could change the dict.
             skip = obj.SESSION_SKIP
-            return {k: v for k, v in vars(obj).items() if k not in skip} if skip else vars(obj)
+            return instance_state(obj, skip) if skip or default[1] else vars(obj)
         return info.take(obj, self.session, self.flags)
 
     def snapshot(self, key: ObjectKey, obj: Any, info: ClassInfo) -> Record | None:
@@ -135,11 +139,12 @@ class _Walker:
         except UnsupportedValueError as exc:
             bad = exc.args[1] if len(exc.args) > 1 else None
             where = _find_path(data, bad) if bad is not None else ""
+            hint = exc.hint or (
+                "snapshots may hold only plain data, numpy arrays and State objects (or "
+                "objects whose class has snapshot methods registered with the session)")
             raise UnsupportedValueError(
-                f"{exc.args[0]} at {key.class_name} #{key.ordinal}{where}; snapshots may hold "
-                "only plain data, numpy arrays and State objects (or objects whose class has "
-                "snapshot methods registered with the session)"
-            ) from None
+                f"{exc.args[0]} at {key.class_name} #{key.ordinal}{where}; {hint}",
+                hint=exc.hint) from None
         return Record(key, encoded, info.version)
 
     def encode(self, obj: Any, data: Any) -> Any:

@@ -51,10 +51,11 @@ class Archive:
     """
 
     def __init__(self, handle: OpenFile) -> None:
-        from .._containers._hdf5.header import read_header
+        from .._containers._hdf5.header import manager_tags, read_header
 
         self._handle = handle
         self._header = read_header(handle.file())
+        self._tags = manager_tags(handle.file())
         self._source: Any = None
 
     @property
@@ -88,7 +89,7 @@ class Archive:
     def managers(self) -> list[str]:
         """State-manager tags, in save order."""
         self._handle.file()
-        return list(self._header.attr_info)
+        return list(self._tags)
 
     def objects(self, tag: str | None = None) -> list[ArchiveObject]:
         """Every saved object (or those stored under manager ``tag``), without loading any."""

@@ -9,6 +9,8 @@ holds them.
 
 from __future__ import annotations
 
+import decimal
+import pathlib
 import struct
 from collections import deque
 from collections.abc import Iterator
@@ -17,7 +19,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .._engine.records import ObjectKey
+from .._engine.records import FinalizedState, ObjectKey, TinyArray
 
 __all__ = ["MAX_CHANGES", "Changes", "ValueChange", "short"]
 
@@ -56,7 +58,11 @@ class Changes:
 
     def compare(self, a: Any, b: Any, path: str) -> None:
         """Record every difference between ``a`` and ``b`` below ``path``."""
-        if _is_array(a) and _is_array(b):
+        if type(a) is np.ma.MaskedArray and type(b) is np.ma.MaskedArray:
+            self.arrays(np.ma.getdata(a), np.ma.getdata(b), f"{path}.data")
+            self.arrays(np.ma.getmaskarray(a), np.ma.getmaskarray(b), f"{path}.mask")
+            self.compare(a.fill_value, b.fill_value, f"{path}.fill_value")
+        elif _is_array(a) and _is_array(b):
             self.arrays(a, b, path)
         elif type(a) is not type(b):
             self.add(path, "changed", f"{short(a)} -> {short(b)} "
@@ -70,6 +76,10 @@ class Changes:
             self.sequences(a, b, path)
         elif isinstance(a, (set, frozenset)):
             self.sets(a, b, path)
+        elif isinstance(a, FinalizedState):  # a stream's ext 11: compare what it wraps
+            self.compare(a.data, b.data, path)
+        elif isinstance(a, TinyArray):
+            self.arrays(a.array, b.array, path)
         elif not _same_scalar(a, b):
             self.add(path, "changed", f"{short(a)} -> {short(b)}")
 
@@ -190,6 +200,8 @@ def _same_scalar(a: Any, b: Any) -> bool:
         return _same_scalar(a.real, b.real) and _same_scalar(a.imag, b.imag)
     if isinstance(a, np.generic):
         return bool(a.dtype == b.dtype and a.tobytes() == b.tobytes())
+    if isinstance(a, decimal.Decimal | pathlib.PurePath):  # NaN, 1.0 vs 1.00; path case
+        return str(a) == str(b)
     return bool(a == b)
 
 

@@ -30,18 +30,19 @@ Compress = Literal["lz4", "gzip"] | None
 
 
 def convert(src: str | os.PathLike[str] | IO[bytes], dst: str | os.PathLike[str], *,
-            compress: Compress = "lz4", format: Format | None = None,
+            compress: Compress | Literal["keep"] = "keep", format: Format | None = None,
             progress: Callable[[int, int], None] | None = None,
             storage_options: StorageOptions = None) -> Path | str:
     """Write the session in ``src`` (either container) to ``dst``, crash-safe.
 
     The destination container comes from ``format``, else from dst's suffix (``.cxs``
-    is a stream, anything else HDF5). When ``dst`` is an existing folder (not named like a
-    session file), the file is written into it under src's name, in the other container
-    unless ``format`` says (``convert("a.h5s", "out")`` writes ``out/a.cxs``); a folder
-    named ``x.h5s`` is refused as a target. Returns the path (or URL)
-    written. ``src`` may be ``dst``: everything is read before the destination is
-    replaced. Either may be a URL; ``storage_options`` go to fsspec for whichever is one.
+    is a stream, anything else HDF5). ``compress`` is "lz4", "gzip" or None; by default
+    ("keep") dst is compressed as src was. When ``dst`` is an existing folder (not named
+    like a session file), the file is written into it under src's name, in the other
+    container unless ``format`` says (``convert("a.h5s", "out")`` writes ``out/a.cxs``); a
+    folder named ``x.h5s`` is refused as a target. Returns the path (or URL) written.
+    ``src`` may be ``dst``: everything is read before the destination is replaced. Either
+    may be a URL; ``storage_options`` go to fsspec for whichever is one.
 
     Raises:
         RestoreError: ``src`` is damaged or not a session file.
@@ -50,18 +51,18 @@ def convert(src: str | os.PathLike[str] | IO[bytes], dst: str | os.PathLike[str]
             writing failed (a full disk); whatever was at ``dst`` is unchanged.
         UsageError: an unknown compression or format.
     """
-    if compress not in ("lz4", "gzip", None):
-        raise UsageError(f"compress must be 'lz4', 'gzip' or None, not {compress!r}")
+    if compress not in ("lz4", "gzip", None, "keep"):
+        raise UsageError(f"compress must be 'lz4', 'gzip', None or 'keep', not {compress!r}")
     if not (isinstance(dst, str) and is_url(dst)) and os.path.isdir(dst):
         dst, format = _into_folder(src, Path(dst), format)
     target, chosen = session_target(dst, format)
     if not is_url(target):
         check_target(Path(target))  # before reading: a target that cannot be written fails now
-    header, records = read_records(src, stream_order_needed=chosen == "stream",
-                                   storage_options=storage_options if is_url(src) else None)
+    header, records, original = _read(src, stream_order_needed=chosen == "stream",
+                                      storage_options=storage_options if is_url(src) else None)
     with replaced(target, storage_options if is_url(target) else None) as temp:
-        write_backend(temp, SavedSession(header, records), format=chosen, compress=compress,
-                      progress=progress)
+        write_backend(temp, SavedSession(header, records), format=chosen,
+                      compress=original if compress == "keep" else compress, progress=progress)
     return target
 
 
@@ -96,17 +97,27 @@ def read_records(src: str | os.PathLike[str] | IO[bytes], *,
 
     A stream's records keep their file order. An HDF5 file does not record one, so
     when a stream is to be written the records are put in dependency order (each
-    after the records it refers to), which fails with SaveError on a cycle.
+    after the records it refers to), which fails with SaveError on a cycle. Values
+    that only records hold (a stream's finalized state and tinyarrays, enum members)
+    stay as they are, so no application class is needed.
     """
+    header, records, _ = _read(src, stream_order_needed=stream_order_needed,
+                               storage_options=storage_options)
+    return header, records
+
+
+def _read(src: str | os.PathLike[str] | IO[bytes], *, stream_order_needed: bool,
+          storage_options: StorageOptions) -> tuple[SessionHeader, list[Record], Compress]:
+    """read_records, plus the compression of src ("lz4", "gzip" or None)."""
     with open_backend(src, storage_options=storage_options) as source:
         if isinstance(source, StreamSource):
-            return source.header, list(source.records.values())
+            return source.header, list(source.records.values()), source.compression
         keys = list(source.keys())
         if stream_order_needed:
             keys = stream_order(keys, source.refs)
         records = [Record(key, source.load(key, _as_reference), source.version(key))
                    for key in keys]
-        return source.header, records
+        return source.header, records, source.compression
 
 
 def _as_reference(key: Any) -> Any:

@@ -164,11 +164,12 @@ def _stream_size(stream: IO[bytes]) -> int | None:
 
 def _hdf5_info(stream: IO[bytes], size: int | None, name: str | None) -> SessionInfo:
     from .._containers._hdf5.files import open_hdf5
-    from .._containers._hdf5.header import read_header
+    from .._containers._hdf5.header import manager_tags, read_header
     from .._containers._hdf5.inspect import manager_state, read_root_facts, scan_nodes
 
     with open_hdf5(stream) as file:
         header = read_header(file)
+        tags = manager_tags(file)
         facts = read_root_facts(file)
         nodes = scan_nodes(file)
         holds = {n.tag: _holdings(manager_state(file, n.path)) for n in nodes if n.is_manager}
@@ -179,7 +180,7 @@ def _hdf5_info(stream: IO[bytes], size: int | None, name: str | None) -> Session
         metadata=MappingProxyType(dict(header.metadata)), file_size=size,
         raw_array_bytes=facts.raw_array_bytes, stored_array_bytes=stored,
         filters_needed=facts.filters_needed,
-        managers=_count_managers(list(header.attr_info), nodes, holds), name=name)
+        managers=_count_managers(tags, nodes, holds), name=name)
 
 
 def _count_managers(tags: list[str], nodes: list[Any], holds: dict[str | None, str]

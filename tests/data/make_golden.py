@@ -17,6 +17,7 @@ from golden_classes import (  # noqa: E402
     golden_arrays_session,
     golden_rows_session,
     golden_session,
+    golden_values_session,
 )
 
 from sessionh5 import save  # noqa: E402
@@ -36,7 +37,9 @@ FILES = {
 EXTRA_FILES = {
     2: {"rows-lz4.h5s": (golden_rows_session, "hdf5", "lz4")},
     3: {"rows-lz4.h5s": (golden_rows_session, "hdf5", "lz4"),  # its arrays are pooled
-        "arrays-lz4.h5s": (golden_arrays_session, "hdf5", "lz4")},
+        "arrays-lz4.h5s": (golden_arrays_session, "hdf5", "lz4"),
+        "values-lz4.h5s": (golden_values_session, "hdf5", "lz4"),
+        "values-lz4.cxs": (golden_values_session, "stream", "lz4")},
 }
 
 

@@ -21,7 +21,7 @@ from .digest import check_digest
 from .files import h5_errors
 from .metadata import read_metadata
 
-__all__ = ["node_paths", "read_header", "strings", "text"]
+__all__ = ["manager_tags", "node_paths", "read_header", "saved_compression", "strings", "text"]
 
 
 def text(value: Any) -> str:
@@ -34,8 +34,10 @@ def strings(attrs: h5py.AttributeManager, name: str) -> list[str]:
     return [text(v) for v in np.atleast_1d(attrs[name])] if name in attrs else []
 
 
-def read_header(file: h5py.File) -> SessionHeader:
-    """Header from root attributes only (no dataset and no other object is read)."""
+def read_header(file: h5py.File, *, live: bool = False) -> SessionHeader:
+    """Header from root attributes only (no dataset and no other object is read).
+
+    ``live`` (a restore) gives metadata values as the application gets them."""
     with h5_errors("the root attributes"):
         attrs = file.attrs
         if layout.LAYOUT not in attrs:
@@ -49,13 +51,43 @@ def read_header(file: h5py.File) -> SessionHeader:
         header = SessionHeader(
             app_name=text(attrs[layout.APP_NAME]),
             session_version=int(attrs[layout.SESSION_VERSION]),
-            metadata=read_metadata(attrs),
+            metadata=read_metadata(attrs, live=live),
             providers={k: (str(v[0]), int(v[1]))
                        for k, v in json.loads(text(attrs[layout.PROVIDERS])).items()},
         )
         attr_tags = set(strings(attrs, layout.ATTR_MANAGERS))
-        header.attr_info = {t: t in attr_tags for t in strings(attrs, layout.MANAGERS)}
+        # Layout 3 keeps the whole table, tags without a record included (stream files
+        # of the reference application list managers that saved nothing); before, the
+        # table was the managers' tags.
+        tags = strings(attrs, layout.ATTR_INFO if layout.ATTR_INFO in attrs else layout.MANAGERS)
+        header.attr_info = {t: t in attr_tags for t in tags}
     return header
+
+
+def saved_compression(file: h5py.File) -> str:
+    """The compression the file's arrays were saved with: "lz4", "gzip" or "none".
+
+    Layout 3 records it; for older files it is inferred from the filters they need
+    and, failing that, from the first chunked dataset (a file without one: "none").
+    """
+    attrs = file.attrs
+    with h5_errors("the compression of the file"):
+        if layout.COMPRESSION in attrs:
+            return text(attrs[layout.COMPRESSION])
+        if any("LZ4" in f for f in strings(attrs, layout.FILTERS)):
+            return "lz4"
+        for path in strings(attrs, layout.NODES):
+            group = file.get(path)
+            for item in group.values() if isinstance(group, h5py.Group) else ():
+                if isinstance(item, h5py.Dataset) and item.chunks is not None:
+                    return "gzip" if item.compression == "gzip" else "none"
+    return "none"
+
+
+def manager_tags(file: h5py.File) -> list[str]:
+    """The tags of the saved state managers, in save order (root attributes only)."""
+    with h5_errors("the manager list"):
+        return strings(file.attrs, layout.MANAGERS)
 
 
 def node_paths(file: h5py.File) -> list[str]:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 LAYOUT_VERSION = 3
 #: Layout versions this library reads (1: table rows are JSON Lines; 2: msgpack; 3: msgpack
-#: rows whose arrays sit in the table's pools, and Blosc chunks with an xxh3 per chunk for
-#: compress="lz4"; see docs/format.md).
+#: rows whose arrays sit in the table's pools, Blosc chunks with an xxh3 per chunk for
+#: compress="lz4", more value types, the whole attr_info table, numeric metadata lists and
+#: the compression name; see docs/format.md).
 READABLE_LAYOUTS = frozenset({1, 2, 3})
 
 PREFIX = "sessionh5-"
@@ -21,12 +22,14 @@ SESSION_VERSION = PREFIX + "session-version"
 LIBRARY_VERSION = PREFIX + "library-version"
 MANAGERS = PREFIX + "managers"  # tags in save order
 ATTR_MANAGERS = PREFIX + "attribute-managers"  # tags that were session attributes
+ATTR_INFO = PREFIX + "attr-info"  # layout 3: every tag of the attr_info table, in order
 MANAGER_NODES = PREFIX + "manager-nodes"  # node id of each manager, parallel to MANAGERS
 METADATA_KEYS = PREFIX + "metadata-keys"  # metadata keys in order
 JSON_METADATA = PREFIX + "json-metadata"  # metadata keys stored as tagged JSON text
 PROVIDERS = PREFIX + "providers"  # JSON: provider -> [version, session write version]
 NODES = PREFIX + "nodes"  # path of every object node, indexed by node id
 FILTERS = PREFIX + "filters-needed"
+COMPRESSION = PREFIX + "compression"  # layout 3: "lz4", "gzip" or "none", as saved
 DIGEST = PREFIX + "digest"  # on the root and on every node: see digest.py
 RAW_BYTES = PREFIX + "raw-array-bytes"
 

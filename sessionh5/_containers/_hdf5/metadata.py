@@ -1,6 +1,7 @@
 """Session metadata <-> root attributes that plain h5py and h5dump show as they are.
 
 Strings stay strings, lists of strings become string arrays, numbers stay numbers,
+lists of numbers (all floats, all 64-bit ints or all bools) become numeric arrays,
 bytes (a PNG thumbnail) become a uint8 array; anything else is tagged JSON text,
 listed in the ``sessionh5-json-metadata`` attribute so it is decoded on read.
 """
@@ -53,12 +54,34 @@ def _write_native(attrs: h5py.AttributeManager, key: str, value: Any) -> bool:
         attrs.create(key, np.float64(value))
     elif kind is bytes and value:
         attrs.create(key, np.frombuffer(value, dtype=np.uint8))
+    elif kind is list and value and (numbers := _numeric_array(value)) is not None:
+        attrs.create(key, numbers)
     else:
         return False
     return True
 
 
-def read_metadata(attrs: h5py.AttributeManager) -> dict[str, Any]:
+#: Element type of a metadata list -> the array dtype it is stored as (layout 3). uint8
+#: is not among them: a uint8 array is bytes.
+_LIST_DTYPES = {float: np.float64, int: np.int64, bool: np.bool_}
+
+
+def _numeric_array(items: list[Any]) -> np.ndarray | None:
+    """A list whose items are all floats, all ints in 64 bits or all bools, as an array
+    that h5py and HDFView show as numbers; None for any other list."""
+    kinds = set(map(type, items))
+    if len(kinds) != 1:
+        return None
+    dtype = _LIST_DTYPES.get(kinds.pop())
+    if dtype is None:
+        return None
+    try:
+        return np.array(items, dtype=dtype)
+    except OverflowError:  # ints beyond 64 bits
+        return None
+
+
+def read_metadata(attrs: h5py.AttributeManager, *, live: bool = False) -> dict[str, Any]:
     """Metadata from root attributes, with the Python types it was saved with."""
     keys = _strings(attrs, layout.METADATA_KEYS)
     json_keys = set(_strings(attrs, layout.JSON_METADATA))
@@ -68,7 +91,7 @@ def read_metadata(attrs: h5py.AttributeManager) -> dict[str, Any]:
             raise CorruptFileError(f"metadata key {key!r} is listed but missing from the file")
         value = attrs[key]
         if key in json_keys:
-            metadata[key] = decode_value(_text(value), [], _no_arrays)
+            metadata[key] = decode_value(_text(value), [], _no_arrays, live=live)
         else:
             metadata[key] = _native(value)
     return metadata
@@ -93,6 +116,8 @@ def _native(value: Any) -> Any:
     if isinstance(value, np.ndarray):
         if value.dtype == np.uint8:
             return value.tobytes()
+        if value.dtype.kind in "fib" and value.ndim == 1:
+            return value.tolist()  # a list of numbers (layout 3)
         return [_text(v) for v in value]
     if isinstance(value, (bytes, str)):
         return _text(value)

@@ -28,7 +28,7 @@ from .closure import reachable
 from .digest import check_digest
 from .files import h5_errors
 from .guard import child_dataset, datasets, node_group
-from .header import read_header, strings, text
+from .header import manager_tags, read_header, saved_compression, strings, text
 from .places import first_place, node_of, split, split_many
 from .tables import Tables, check_starts, column, no_arrays
 
@@ -49,11 +49,14 @@ class HDF5Source:
     """A session file opened for restoring; implements the rebuilder's RecordSource."""
 
     def __init__(self, file: h5py.File, header: SessionHeader | None = None,
-                 progress: Any = None) -> None:
+                 progress: Any = None, *, live: bool = False) -> None:
         """``progress`` gets the byte count of each array chunk read; its ``total``
-        attribute, when it has one, is set to the array bytes a restore will read."""
+        attribute, when it has one, is set to the array bytes a restore will read.
+        ``live`` (a restore) hands out record-only values as the application gets
+        them (``kinds.live_value``); conversion and the tools keep them as read."""
         self.file = file
         self.progress = progress
+        self.live = live
         #: Paths of the datasets read so far (validate reads each array once).
         self.arrays_read: set[str] = set()
         self._groups: dict[int, h5py.Group] = {}
@@ -69,7 +72,7 @@ class HDF5Source:
             #: Layout 1 tables hold JSON Lines rows, later ones msgpack rows.
             self.layout_version = int(file.attrs[layout.LAYOUT])
             self.packed_rows = self.layout_version >= 2
-        tags = list(self.header.attr_info)
+        tags = manager_tags(file)
         if len(manager_nodes) != len(tags):
             raise CorruptFileError("the manager list and the manager nodes differ in length")
         pairs = zip(tags, manager_nodes, strict=True)
@@ -82,6 +85,12 @@ class HDF5Source:
         self._single = np.zeros(0, bool)  # True for nodes that are one object
         self.tables = Tables(self)
         self._verified: set[int] = set()
+
+    @property
+    def compression(self) -> str | None:
+        """The compression the arrays were saved with ("lz4", "gzip"; None for none)."""
+        name = saved_compression(self.file)
+        return None if name == "none" else name
 
     def group(self, node_id: int) -> h5py.Group:
         """The node's group, looked up once (h5py path lookups cost microseconds)."""
@@ -318,11 +327,13 @@ class HDF5Source:
         if row >= 0:
             # The table was read (inside h5_errors) with its refs; decoding a row touches
             # no HDF5 object and raises only CorruptFileError, so no guard per row.
-            return decode_tree(self.tables.json_row(node_id, row), refs, no_arrays, session)
+            return decode_tree(self.tables.json_row(node_id, row), refs, no_arrays, session,
+                               live=self.live)
         with h5_errors(f"the state of {self.location(key)}"):
             group = self._verified_group(node_id)
             text = group.attrs[layout.STATE]
-            return decode_value(text, refs, lambda n: self._array(group, n), session)
+            return decode_value(text, refs, lambda n: self._array(group, n), session,
+                                live=self.live)
 
     def _array(self, group: h5py.Group, name: str) -> np.ndarray:
         dataset = child_dataset(group, name)

@@ -33,7 +33,7 @@ class Tables:
 
     def __init__(self, source: Any) -> None:
         self.source = source
-        self.decoder = PackedDecoder()
+        self.decoder = PackedDecoder(live=source.live)
         self._columns: dict[int, dict[str, np.ndarray]] = {}
         self._states: dict[int, list[Any]] = {}  # parsed JSON rows, each handed out once
         self._row_starts: dict[int, list[int]] = {}  # a packed table's state offsets

@@ -212,13 +212,15 @@ class _Writer:
         attrs[layout.SESSION_VERSION] = np.int64(header.session_version)
         tags = list(header.managers)
         attrs.create(layout.MANAGERS, tags, dtype=_STR)
-        attrs.create(layout.ATTR_MANAGERS, [t for t in tags if header.attr_info.get(t)],
-                     dtype=_STR)
+        table = {**header.attr_info, **{t: header.attr_info.get(t, False) for t in tags}}
+        attrs.create(layout.ATTR_INFO, list(table), dtype=_STR)
+        attrs.create(layout.ATTR_MANAGERS, [t for t, was in table.items() if was], dtype=_STR)
         attrs[layout.MANAGER_NODES] = np.array(
             [node_of(self.where[header.managers[t]]) for t in tags], dtype=np.int64)
         attrs.create(layout.PROVIDERS, json.dumps(header.providers), dtype=_STR)
         attrs.create(layout.NODES, [n.path for n in self.nodes], dtype=_STR)
         attrs.create(layout.FILTERS, self.compression.filters_needed(), dtype=_STR)
+        attrs.create(layout.COMPRESSION, self.compression.name, dtype=_STR)
         attrs[layout.RAW_BYTES] = np.int64(self.raw_bytes)
         attrs.create(layout.DIGEST, attrs_digest(attrs), dtype=_STR)
 

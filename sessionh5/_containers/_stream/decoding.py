@@ -15,7 +15,8 @@ from typing import Any
 
 import msgpack  # type: ignore[import-untyped]
 
-from ..._engine.records import ObjectKey, PngImage
+from ..._engine.kinds import KINDS, ValueKind, build_masked, live_value
+from ..._engine.records import FinalizedState, ObjectKey, PngImage
 from .extcodes import (
     LARGE_ARRAY_PAYLOAD,
     MAX_EXT_NESTING,
@@ -38,8 +39,11 @@ _MAX_BIG_INT_DIGITS = 4300
 class ValueDecoder:
     """msgpack ext_hook: turns each extension into its Python value and notes references."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, live: bool = False) -> None:
+        """``live`` (a restore) turns record-only values into what the application gets
+        (``kinds.live_value``); without it they stay as read (conversion, tools)."""
         self._references: list[ObjectKey] = []
+        self._finish: Callable[[Any], Any] = live_value if live else _same
         self._depth = 0
         # Sessions refer to a few objects many times; parse each layout once.
         self._keys: dict[bytes, ObjectKey] = {}
@@ -67,7 +71,8 @@ class ValueDecoder:
             array = array_from_packed(payload)
             if array is not None:
                 return array
-        return _PACKED_DECODERS[code](self._unpack(code, payload))
+        value = _PACKED_DECODERS[code](self._unpack(code, payload))
+        return self._finish(value) if code in _RECORD_ONLY else value
 
     def _unpack(self, code: int, payload: bytes) -> Any:
         """Unpack a nested payload with the same settings, bounding the nesting depth."""
@@ -211,6 +216,31 @@ def _png(payload: bytes) -> PngImage:
     return PngImage(bytes(payload))
 
 
+def _same(value: Any) -> Any:
+    return value
+
+
+def _masked(value: Any) -> Any:
+    parts = _sequence(value, 4, "masked array")
+    try:
+        return build_masked(*parts)
+    except ValueError as exc:
+        raise MalformedPayload(str(exc)) from None
+
+
+def _kind(kind: ValueKind) -> Callable[[Any], Any]:
+    def decode(parts: Any) -> Any:
+        try:
+            return kind.value(parts)
+        except ValueError as exc:
+            raise MalformedPayload(str(exc)) from None
+
+    return decode
+
+
+#: Codes whose values a restore turns into something else (see kinds.live_value).
+_RECORD_ONLY = frozenset({ExtCode.FINALIZED, ExtCode.TINYARRAY, ExtCode.ENUM})
+
 _RAW_DECODERS: dict[int, Callable[[bytes], Any]] = {
     ExtCode.IMAGE: _png,
     ExtCode.BYTEARRAY: bytearray,
@@ -226,7 +256,7 @@ _PACKED_DECODERS: dict[int, Callable[[Any], Any]] = {
     ExtCode.DEQUE: lambda value: deque(_list(value, "deque")),
     ExtCode.TIMEDELTA: lambda value: _guarded(timedelta, "timedelta")(_ints(value, 3, "timedelta")),
     ExtCode.NUMPY_SCALAR: scalar_from_payload,
-    ExtCode.FINALIZED: lambda value: value,
+    ExtCode.FINALIZED: FinalizedState,
     ExtCode.TUPLE: lambda value: tuple(_list(value, "tuple")),
     ExtCode.TIMEZONE: _timezone,
     ExtCode.TINYARRAY: tinyarray_from_payload,
@@ -234,4 +264,6 @@ _PACKED_DECODERS: dict[int, Callable[[Any], Any]] = {
     ExtCode.BOUNDED_DEQUE: _bounded_deque,
     ExtCode.NAMED_TZ_DATETIME: _named_tz_datetime,
     ExtCode.STRUCTURED_SCALAR: structured_scalar_from_payload,
+    ExtCode.MASKED_ARRAY: _masked,
+    **{kind.stream_code: _kind(kind) for kind in KINDS},
 }

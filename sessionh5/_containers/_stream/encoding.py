@@ -17,7 +17,15 @@ from typing import Any
 import msgpack  # type: ignore[import-untyped]
 import numpy as np
 
-from ..._engine.records import ObjectKey, PngImage
+from ..._engine.kinds import (
+    KIND_BY_TYPE,
+    ValueKind,
+    enum_member,
+    how_to_store,
+    masked_parts,
+    plain_array,
+)
+from ..._engine.records import EnumMember, FinalizedState, ObjectKey, PngImage, TinyArray
 from ...errors import SessionError, UnsupportedValueError
 from .extcodes import (
     MAX_EXT_NESTING,
@@ -26,6 +34,7 @@ from .extcodes import (
     pack_reference,
     scalar_payload,
     structured_scalar_payload,
+    tinyarray_payload,
 )
 
 __all__ = ["LENT_ARRAY_NBYTES", "ValueEncoder"]
@@ -145,11 +154,7 @@ class ValueEncoder:
             return ext
         encode = _ENCODERS.get(type(value))
         if encode is None:
-            if not isinstance(value, np.generic):
-                raise UnsupportedValueError(
-                    f"a value of type {_type_name(value)} cannot be stored in a session stream"
-                )
-            encode = _numpy_scalar
+            encode, value = _other_encoder(value)
         if self._depth >= MAX_EXT_NESTING:
             raise UnsupportedValueError(f"values nested deeper than {MAX_EXT_NESTING} levels")
         self._depth += 1
@@ -159,6 +164,19 @@ class ValueEncoder:
             self._depth -= 1
         return msgpack.ExtType(code, payload)
 
+
+
+def _other_encoder(value: Any) -> tuple[_Encoder, Any]:
+    """The encoder of a value whose exact type is not in the table, or a refusal."""
+    if isinstance(value, np.generic):
+        return _numpy_scalar, value
+    if isinstance(value, np.ndarray) and (plain := plain_array(value)) is not None:
+        return _array, plain  # a memmap or recarray: the array it views
+    member = enum_member(value)
+    if member is not None:
+        return _ENCODERS[EnumMember], member
+    raise UnsupportedValueError(f"a value of type {_type_name(value)} cannot be stored in a "
+                                f"session stream; {how_to_store(value)}")
 
 
 def _type_name(value: Any) -> str:
@@ -274,6 +292,15 @@ def _deque(enc: ValueEncoder, value: deque[Any]) -> tuple[int, bytes]:
     return ExtCode.BOUNDED_DEQUE, enc.pack([value.maxlen, list(value)])
 
 
+def _masked(enc: ValueEncoder, value: np.ma.MaskedArray) -> tuple[int, bytes]:
+    return ExtCode.MASKED_ARRAY, enc.pack_payload(list(masked_parts(value)))
+
+
+def _kind(kind: ValueKind) -> _Encoder:
+    """Encoder of a value kind: its parts, packed (the code comes from the kinds table)."""
+    return lambda enc, value: (kind.stream_code, enc.pack(kind.parts(value)))
+
+
 def _as_list(code: ExtCode) -> _Encoder:
     """Encoder for containers whose payload is the list of their items."""
     return lambda enc, value: (code, enc.pack(list(value)))
@@ -296,4 +323,8 @@ _ENCODERS: dict[type, _Encoder] = {
     timezone: _timezone,
     range: lambda enc, value: (ExtCode.RANGE, enc.pack([value.start, value.stop, value.step])),
     int: _big_int,
+    FinalizedState: lambda enc, value: (ExtCode.FINALIZED, enc.pack(value.data)),
+    TinyArray: lambda enc, value: (ExtCode.TINYARRAY, enc.pack_payload(tinyarray_payload(value))),
+    np.ma.MaskedArray: _masked,
+    **{t: _kind(kind) for t, kind in KIND_BY_TYPE.items()},
 }

@@ -11,15 +11,22 @@ from __future__ import annotations
 
 import io
 import math
-from enum import IntEnum
 from typing import Any, cast
 
 import msgpack  # type: ignore[import-untyped]
 import numpy as np
 from numpy.lib.format import descr_to_dtype
 
-from ..._engine.records import ObjectKey
+from ..._engine.kinds import TINYARRAY_DTYPES
+from ..._engine.records import ObjectKey, TinyArray
 from ...errors import UnsupportedValueError
+from .codes import (  # re-exported: the payload layouts and their codes go together
+    ATTR_INFO_KEY,
+    CLASS_VERSIONS_KEY,
+    MAX_EXT_NESTING,
+    ExtCode,
+    MalformedPayload,
+)
 
 __all__ = [
     "ATTR_INFO_KEY",
@@ -35,57 +42,13 @@ __all__ = [
     "structured_scalar_from_payload",
     "structured_scalar_payload",
     "tinyarray_from_payload",
+    "tinyarray_payload",
     "unpack_reference",
 ]
 
-#: Metadata key of the map tag -> "was a session attribute" (part of the format).
-ATTR_INFO_KEY = "attr_info"
-#: Metadata key where sessionh5 keeps {class_name: SESSION_VERSION}; the format has no slot.
-CLASS_VERSIONS_KEY = "sessionh5-class-versions"
-#: Extension values nested deeper than this are refused on both sides, so a hostile
-#: file cannot exhaust the Python stack and the writer never makes what the reader refuses.
-MAX_EXT_NESTING = 64
 #: numpy's own limit on array dimensions (NPY_MAXDIMS in numpy 2).
 _MAX_NDIM = 64
 _MAX_DESCR_DEPTH = 16
-
-
-class ExtCode(IntEnum):
-    """msgpack extension codes; 0-15 from the format, 64+ are sessionh5's own."""
-
-    REFERENCE = 0
-    NDARRAY = 1
-    COMPLEX = 2
-    SET = 3
-    FROZENSET = 4
-    ORDERED_DICT = 5
-    DEQUE = 6
-    DATETIME = 7
-    TIMEDELTA = 8
-    IMAGE = 9
-    NUMPY_SCALAR = 10
-    FINALIZED = 11
-    TUPLE = 12
-    TIMEZONE = 13
-    TINYARRAY = 14
-    RANGE = 15
-    #: sessionh5 only: raw bytes of a bytearray (msgpack would turn it into bytes).
-    BYTEARRAY = 64
-    #: sessionh5 only: decimal ASCII of an int outside the 64-bit msgpack range.
-    BIG_INT = 65
-    #: sessionh5 only: ``[maxlen, [items]]`` of a deque with a maxlen (ext 6 has no slot).
-    BOUNDED_DEQUE = 66
-    #: sessionh5 only: ``[isoformat, tzname]`` of a datetime whose timezone has its own
-    #: name (ext 7's isoformat keeps the offset only); tzname None and a third item 1
-    #: for ``fold=1``, which isoformat drops too.
-    NAMED_TZ_DATETIME = 67
-    #: sessionh5 only: a structured numpy scalar as the ext-1 map of a 0-d array
-    #: (ext 10's dtype slot is a string, which would lose the fields).
-    STRUCTURED_SCALAR = 68
-
-
-class MalformedPayload(ValueError):
-    """An extension payload that does not have its layout; the reader reports it as corruption."""
 
 
 # --- references (ext 0) -------------------------------------------------------------
@@ -162,7 +125,7 @@ def array_payload(array: np.ndarray) -> dict[bytes, Any]:
     dtype = _storable_dtype(array.dtype, array)
     spec: str | list[Any] = dtype.str
     kind = b""
-    if dtype.names is not None:
+    if dtype.kind == "V":  # as the reference writes void: its descr, also without fields
         kind, spec = b"V", dtype.descr
     return {b"kind": kind, b"dtype": spec, b"shape": list(array.shape), b"data": _raw(array)}
 
@@ -180,6 +143,8 @@ def _raw(array: np.ndarray) -> bytes | memoryview:
 
 def scalar_payload(scalar: np.generic) -> dict[bytes, Any]:
     """The ext-10 map; its dtype slot is a string, so structured scalars go to ext 68."""
+    if scalar.dtype.str in _EMPTY_TEXT:  # numpy's empty str_/bytes_: no bytes at all
+        return {b"dtype": scalar.dtype.str, b"data": b""}
     dtype = _storable_dtype(scalar.dtype, scalar)
     if dtype.names is not None:
         raise UnsupportedValueError("a structured numpy scalar belongs in ext 68, not ext 10")
@@ -200,6 +165,10 @@ def structured_scalar_from_payload(value: Any) -> np.void:
             "expected a 0-d structured array"
         )
     return cast(np.void, array[()])
+
+
+#: The dtypes of numpy's empty str_ and bytes_ scalars: of no size, the only such allowed.
+_EMPTY_TEXT = frozenset({"|S0", "<U0", ">U0"})
 
 
 def _storable_dtype(dtype: np.dtype, value: object) -> np.dtype:
@@ -273,23 +242,30 @@ def _array_header(value: Any) -> tuple[np.dtype, tuple[int, ...]]:
 def scalar_from_payload(value: Any) -> np.generic:
     """Rebuild a numpy scalar of exactly the saved dtype."""
     fields = _bytes_map(value, (b"dtype", b"data"), "numpy scalar")
-    array = _array_from_bytes(fields[b"data"], _dtype_from_str(fields[b"dtype"]), ())
+    spec = fields[b"dtype"]
+    if type(spec) is str and spec in _EMPTY_TEXT and fields[b"data"] == b"":
+        return cast(np.generic, np.dtype(spec).type())
+    array = _array_from_bytes(fields[b"data"], _dtype_from_str(spec), ())
     return cast(np.generic, array[()])
 
 
-#: tinyarray's format numbers, in the order of its Format enum.
-_TINYARRAY_DTYPES = ("<i4", ">i4", "<i8", ">i8", "<f8", ">f8", "<c16", ">c16")
-
-
-def tinyarray_from_payload(value: Any) -> np.ndarray:
-    """A tinyarray is (shape, format number, data); numpy stands in for the tinyarray class."""
+def tinyarray_from_payload(value: Any) -> TinyArray:
+    """A tinyarray is (shape, format number, data); a numpy array stands in for its data."""
     if not isinstance(value, (list, tuple)) or len(value) != 3:
         raise MalformedPayload("tinyarray payload is not (shape, format, data)")
     shape, number, data = value
-    if type(number) is not int or not 0 <= number < len(_TINYARRAY_DTYPES):
+    if type(number) is not int or not 0 <= number < len(TINYARRAY_DTYPES):
         raise MalformedPayload(f"tinyarray format {number!r} is unknown")
-    dtype = np.dtype(_TINYARRAY_DTYPES[number])
-    return _array_from_bytes(data, dtype, _shape(shape, "tinyarray"))
+    dtype = np.dtype(TINYARRAY_DTYPES[number])
+    return TinyArray(_array_from_bytes(data, dtype, _shape(shape, "tinyarray")))
+
+
+def tinyarray_payload(value: TinyArray) -> list[Any]:
+    """Ext 14 as tinyarray writes it: (shape tuple, format number, C-order bytes)."""
+    array = value.array
+    if type(array) is not np.ndarray or array.dtype.str not in TINYARRAY_DTYPES:
+        raise UnsupportedValueError(f"a tinyarray holds one of {TINYARRAY_DTYPES}, not {array!r}")
+    return [tuple(array.shape), TINYARRAY_DTYPES.index(array.dtype.str), array.tobytes()]
 
 
 def _array_from_bytes(data: object, dtype: np.dtype, shape: tuple[int, ...]) -> np.ndarray:

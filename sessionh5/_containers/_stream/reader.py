@@ -43,12 +43,15 @@ METADATA_BYTES = 16 << 20
 _FIRST_BUFFER = 16 << 20
 
 
-def read_stream(fileobj: BinaryIO, *, metadata_only: bool = False) -> StreamContent:
+def read_stream(fileobj: BinaryIO, *, metadata_only: bool = False,
+                live: bool = False) -> StreamContent:
     """Decode a whole stream, or only its header line and metadata when ``metadata_only``.
 
     Nothing the stream declares is allocated unchecked: the whole stream (all of it
     is kept) and each value in it must fit in the memory this process may use, and a
     metadata-only read stops after the first MiB of the file (METADATA_FILE_BYTES).
+    ``live`` (a restore) gives record-only values (ext 11 and 14, enum members) as the
+    application gets them; without it they stay as read (conversion, tools).
 
     Raises:
         CorruptFileError: damaged, truncated or not a session stream.
@@ -66,7 +69,7 @@ def read_stream(fileobj: BinaryIO, *, metadata_only: bool = False) -> StreamCont
     try:
         with memory_errors("the session stream"):
             line, rest = read_header_line(chunks)
-            values = _TopLevel(chunks, rest, line.size, sizes, metadata_only)
+            values = _TopLevel(chunks, rest, line.size, sizes, metadata_only, live)
             with gc_paused():  # tens of thousands of containers would trigger full collections
                 return _read_records(values, SessionHeader(line.app_name, line.version),
                                      metadata_only)
@@ -155,9 +158,9 @@ class _TopLevel:
     """Feeds decompressed chunks to msgpack and yields complete top-level values."""
 
     def __init__(self, chunks: Iterator[bytes], first: bytes, offset_base: int,
-                 sizes: SizeGuard, metadata_only: bool) -> None:
+                 sizes: SizeGuard, metadata_only: bool, live: bool) -> None:
         self._chunks = itertools.chain([first], chunks)
-        self._decoder = ValueDecoder()
+        self._decoder = ValueDecoder(live=live)
         self._unpacker = msgpack.Unpacker(
             ext_hook=self._decoder.ext_hook,
             raw=False,

@@ -15,8 +15,10 @@ __all__ = ["StreamSource", "keys_in"]
 class StreamSource:
     """A decoded stream as a RecordSource (everything is already in memory)."""
 
-    def __init__(self, content: Any) -> None:
+    def __init__(self, content: Any, compression: str | None = None) -> None:
+        """``compression`` is the file's: "lz4", "gzip" or None (convert keeps it)."""
         self.header: SessionHeader = content.header
+        self.compression = compression
         self.records = {}
         for record in content.records:
             if record.key in self.records:

@@ -1,4 +1,4 @@
-"""The extension codes and limits of packed rows (docs/format.md, layout 2)."""
+"""The extension codes and limits of packed rows (docs/format.md, layouts 2 and 3)."""
 
 from __future__ import annotations
 
@@ -6,15 +6,17 @@ import re
 import struct
 
 __all__ = [
-    "ARRAY", "BIG_INT", "BYTEARRAY", "COMPLEX", "DATETIME", "DEQUE", "FROZENSET",
-    "MAX_EXT_NESTING", "ODICT", "PNG", "POOLED", "RANGE", "REF", "SCALAR", "SESSION", "SET",
-    "TIMEDELTA",
-    "TIMEZONE", "TUPLE",
+    "ARRAY", "BIG_INT", "BYTEARRAY", "COMPLEX", "DATETIME", "DEQUE", "FINALIZED", "FROZENSET",
+    "MASKED", "MAX_EXT_NESTING", "ODICT", "PNG", "POOLED", "RANGE", "REF", "SCALAR", "SESSION",
+    "SET", "TIMEDELTA", "TIMEZONE", "TINYARRAY", "TUPLE",
 ]
 
 # Never renumber or reuse: files hold these numbers.
 REF, SESSION, TUPLE, SET, FROZENSET, ODICT, DEQUE, BYTEARRAY = range(1, 9)
 COMPLEX, RANGE, DATETIME, TIMEDELTA, TIMEZONE, PNG, SCALAR, ARRAY, BIG_INT = range(9, 18)
+# Layout 3. Codes 21-27 belong to the value kinds of _engine/kinds.py (date, time, path,
+# uuid, decimal, fraction, enum), which fixes them for every encoding at once.
+FINALIZED, TINYARRAY, MASKED = range(18, 21)
 #: Layout 3: the row's k-th array in its table's pools (payload k, as REF's).
 POOLED = 32
 

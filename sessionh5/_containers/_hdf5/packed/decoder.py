@@ -13,9 +13,10 @@ import msgpack
 import numpy as np
 import orjson
 
-from ...._engine.decoding import array_from_bytes
+from ...._engine.decoding import array_from_bytes, scalar_from_bytes
 from ...._engine.encoding import dtype_from_json, nested_values
-from ...._engine.records import SESSION_KEY, PngImage
+from ...._engine.kinds import KINDS, ValueKind, build_masked, live_value, tiny_array
+from ...._engine.records import SESSION_KEY, FinalizedState, PngImage
 from ....errors import CorruptFileError
 from . import codes
 
@@ -25,13 +26,16 @@ __all__ = ["PackedDecoder"]
 class PackedDecoder:
     """msgpack rows -> values, references resolved to the objects they name."""
 
-    __slots__ = ("arrays", "depth", "refs", "session", "unpack")
+    __slots__ = ("arrays", "depth", "finish", "refs", "session", "unpack")
 
-    def __init__(self, session: Any = SESSION_KEY) -> None:
+    def __init__(self, session: Any = SESSION_KEY, *, live: bool = False) -> None:
+        """``live`` (a restore) turns record-only values into what the application gets
+        (``kinds.live_value``); without it they stay as read (conversion, tools)."""
         self.session = session
         self.refs: list[Any] = []
         self.arrays: list[np.ndarray] = []  # the row's pooled arrays (layout 3)
         self.depth = 0
+        self.finish: Callable[[Any], Any] = live_value if live else _same
         #: Decode one msgpack value (a row, or an extension's payload) unchecked.
         self.unpack = functools.partial(msgpack.unpackb, ext_hook=self.ext,
                                         strict_map_key=False)
@@ -116,10 +120,7 @@ def _array(d: PackedDecoder, data: bytes) -> np.ndarray:
 
 def _scalar(d: PackedDecoder, data: bytes) -> np.generic:
     spec, raw = d.unpack(data)
-    dtype = dtype_from_json(orjson.loads(spec))
-    if len(raw) != dtype.itemsize:
-        raise ValueError(f"{len(raw)} bytes for a {dtype} scalar")
-    return np.frombuffer(raw, dtype=dtype)[0]
+    return scalar_from_bytes(raw, dtype_from_json(orjson.loads(spec)))
 
 
 def _datetime_value(d: PackedDecoder, data: bytes) -> dt.datetime:
@@ -162,6 +163,19 @@ def _ordered(d: PackedDecoder, data: bytes) -> OrderedDict:
     return OrderedDict(value)
 
 
+def _same(value: Any) -> Any:
+    return value
+
+
+def _masked(d: PackedDecoder, data: bytes) -> np.ma.MaskedArray:
+    values, mask, fill_value, hard = d.unpack(data)
+    return build_masked(values, mask, fill_value, hard)
+
+
+def _kind(kind: ValueKind) -> Callable[[PackedDecoder, bytes], Any]:
+    return lambda d, data: d.finish(kind.value(d.unpack(data)))
+
+
 _DECODERS: dict[int, Callable[[PackedDecoder, bytes], Any]] = {
     codes.SESSION: lambda d, data: d.session,
     codes.TUPLE: lambda d, data: tuple(_items(d, data)),
@@ -179,4 +193,8 @@ _DECODERS: dict[int, Callable[[PackedDecoder, bytes], Any]] = {
     codes.SCALAR: _scalar,
     codes.ARRAY: _array,
     codes.BIG_INT: _big_int,
+    codes.FINALIZED: lambda d, data: d.finish(FinalizedState(d.unpack(data))),
+    codes.TINYARRAY: lambda d, data: d.finish(tiny_array(d.unpack(data))),
+    codes.MASKED: _masked,
+    **{kind.packed_code: _kind(kind) for kind in KINDS},
 }

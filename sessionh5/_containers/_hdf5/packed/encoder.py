@@ -34,11 +34,27 @@ from ...._engine.encoding import (
     INLINE_ARRAY_BYTES,
     ObjectHook,
     bad_string,
-    check_tzinfo,
     dtype_to_json,
     int_text,
+    refuse,
+    scalar_bytes,
 )
-from ...._engine.records import SESSION_KEY, ObjectKey, PngImage
+from ...._engine.kinds import (
+    KIND_BY_TYPE,
+    ValueKind,
+    check_tzinfo,
+    enum_member,
+    masked_parts,
+    plain_array,
+)
+from ...._engine.records import (
+    SESSION_KEY,
+    EnumMember,
+    FinalizedState,
+    ObjectKey,
+    PngImage,
+    TinyArray,
+)
 from ...._engine.walk import NeedsDatasets
 from ....errors import UnsupportedValueError
 from ..arrays import poolable
@@ -73,12 +89,6 @@ class _ByteArray:
 
     def __init__(self, data: bytes) -> None:
         self.data = data
-
-
-def _refuse(value: Any) -> ObjectKey:
-    kind = type(value)
-    raise UnsupportedValueError(f"cannot store a value of type "
-                                f"{kind.__module__}.{kind.__qualname__}", value)
 
 
 def _packer(default: Callable[[Any], Any]) -> msgpack.Packer:
@@ -117,7 +127,7 @@ class PackedEncoder:
     that turned out to be saved objects are remembered, as in ValueEncoder.
     """
 
-    def __init__(self, on_object: ObjectHook = _refuse,
+    def __init__(self, on_object: ObjectHook = refuse,
                  inline_limit: int = INLINE_ARRAY_BYTES,
                  known: dict[int, ObjectKey] | None = None,
                  pool_limit: int = 0) -> None:
@@ -245,7 +255,10 @@ class PackedEncoder:
             return self.array(v)
         if isinstance(v, np.generic) and not v.dtype.hasobject:
             return msgpack.ExtType(codes.SCALAR, self.nested([self.dtype_spec(v.dtype),
-                                                        v.tobytes()]))
+                                                              scalar_bytes(v)]))
+        member = enum_member(v)
+        if member is not None:
+            return _ENCODERS[EnumMember](self, member)
         key = self.on_object(v)
         self.object_types.add(t)
         return self.ref(ident, key)
@@ -257,8 +270,11 @@ class PackedEncoder:
         return spec
 
     def array(self, a: np.ndarray) -> Any:
-        if type(a) is not np.ndarray:
+        """Memmaps and recarrays go as the arrays they view (see kinds.plain_array)."""
+        plain = plain_array(a)
+        if plain is None:
             return self.ref(id(a), self.on_object(a))
+        a = plain
         if a.dtype.hasobject:
             raise UnsupportedValueError("object-dtype arrays cannot be saved", a)
         if self.pool_limit and a.nbytes <= self.pool_limit and poolable(a.dtype):
@@ -295,6 +311,14 @@ def _timezone(e: PackedEncoder, v: dt.timezone) -> msgpack.ExtType:
                                                None if name == default else name]))
 
 
+def _masked(e: PackedEncoder, v: np.ma.MaskedArray) -> msgpack.ExtType:
+    return msgpack.ExtType(codes.MASKED, e.nested(list(masked_parts(v))))
+
+
+def _kind(kind: ValueKind) -> Callable[[PackedEncoder, Any], Any]:
+    return lambda e, v: msgpack.ExtType(kind.packed_code, e.nested(kind.parts(v)))
+
+
 _ENCODERS: dict[type, Callable[[PackedEncoder, Any], Any]] = {
     tuple: lambda e, v: msgpack.ExtType(codes.TUPLE, e.nested(list(v))),
     set: lambda e, v: msgpack.ExtType(codes.SET, e.members(v)),
@@ -311,6 +335,10 @@ _ENCODERS: dict[type, Callable[[PackedEncoder, Any], Any]] = {
     dt.timezone: _timezone,
     PngImage: lambda e, v: msgpack.ExtType(codes.PNG, v.data),
     int: lambda e, v: msgpack.ExtType(codes.BIG_INT, int_text(v).encode("ascii")),  # beyond 64 bits
+    FinalizedState: lambda e, v: msgpack.ExtType(codes.FINALIZED, e.nested(v.data)),
+    TinyArray: lambda e, v: msgpack.ExtType(codes.TINYARRAY, e.nested(v.array)),
+    np.ma.MaskedArray: _masked,
+    **{t: _kind(kind) for t, kind in KIND_BY_TYPE.items()},
 }
 
 
@@ -340,4 +368,7 @@ def _box_byte_arrays(value: Any, on_object: ObjectHook) -> Any:
         if all(x is x0 for x, x0 in zip(items, value, strict=True)):
             return value
         return deque(items, value.maxlen)
+    if t is FinalizedState:
+        data = _box_byte_arrays(value.data, on_object)
+        return value if data is value.data else FinalizedState(data)
     return value
