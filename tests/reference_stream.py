@@ -121,6 +121,7 @@ METADATA = {
     "creator": ["goddard", "tom"],
     "dateCopyrighted": ["© 2024 goddard", "© 2025 tom"],
     "ChimeraX-commit": "0f1e2d3c4b5a",
+    "session_version": 3,  # added by the reader of a file that was re-saved
     # Since 1.5: tags without a record ('attribute registration', 'pb_manager'), in order.
     "attr_info": {"models": True, "attribute registration": False, "main_view": True,
                   "pb_manager": True, "alignments": True, "undo": True},

@@ -9,6 +9,7 @@ process does not know, fail with RestoreError subclasses that say what is wrong.
 
 from __future__ import annotations
 
+import datetime
 import io
 import json
 from itertools import pairwise
@@ -79,6 +80,34 @@ def test_root_attributes_hold_metadata_and_versions(session_file: Path) -> None:
         assert int(attrs["sessionh5-layout-version"]) == 3
         tags = [_text(t) for t in attrs["sessionh5-managers"]]
         assert tags == ["logger", "models", "main_view", "user_aliases", "scene"]
+
+
+METADATA_LISTS = {"colour": [0.5, 0.2, 0.2], "ids": [1, 2, 2**62], "shown": [True, False],
+                  "one": [1.5]}
+METADATA_JSON = {"mixed": [1, 2.0], "huge": [2**64], "empty": [], "pair": (1, 2),
+                 "when": datetime.date(2026, 12, 1)}
+
+
+def test_metadata_lists_of_numbers_are_numeric_attributes(tmp_path: Path) -> None:
+    """h5py and HDFView see numbers, not JSON text; every list comes back as the same list."""
+    s = new_session(minimal=True)
+    s.metadata.update(METADATA_LISTS, **METADATA_JSON)
+    path = tmp_path / "meta.h5s"
+    path.write_bytes(save_bytes(s, "hdf5"))
+    with h5py.File(path, "r") as f:
+        assert f.attrs["colour"].dtype == np.float64 and list(f.attrs["colour"]) == [0.5, 0.2,
+                                                                                      0.2]
+        assert f.attrs["ids"].dtype == np.int64 and f.attrs["shown"].dtype == np.bool_
+        assert f.attrs["one"].shape == (1,)
+        json_keys = {k.decode() if isinstance(k, bytes) else k
+                     for k in f.attrs["sessionh5-json-metadata"]}
+        assert json_keys == set(METADATA_JSON)
+    restored = new_session(minimal=True)
+    restored.restore(str(path))
+    for key, value in {**METADATA_LISTS, **METADATA_JSON}.items():
+        assert restored.metadata[key] == value and type(restored.metadata[key]) is type(value)
+        if isinstance(value, list):
+            assert [type(v) for v in restored.metadata[key]] == [type(v) for v in value], key
 
 
 def test_one_group_per_manager_tag(session_file: Path) -> None:

@@ -27,6 +27,7 @@ from numpy.lib.format import descr_to_dtype
 from ..errors import CorruptFileError, UnsupportedValueError
 from .kinds import (
     KIND_BY_TYPE,
+    NOT_UNICODE_HINT,
     ValueKind,
     check_tzinfo,
     enum_member,
@@ -158,7 +159,8 @@ class ValueEncoder:
         try:
             out.json = orjson.dumps(tree)
         except orjson.JSONEncodeError as exc:  # a str that is not valid Unicode (lone surrogate)
-            raise UnsupportedValueError(f"cannot store {exc}", bad_string(tree)) from None
+            raise UnsupportedValueError(f"cannot store {exc}", bad_string(tree),
+                                        hint=NOT_UNICODE_HINT) from None
         return out
 
     def enc(self, v: Any, path: Any) -> Any:

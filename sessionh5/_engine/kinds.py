@@ -32,9 +32,9 @@ from .classes import enum_name_of, lookup_enum
 from .records import EnumMember, FinalizedState, TinyArray
 
 __all__ = [
-    "KINDS", "KIND_BY_TAG", "KIND_BY_TYPE", "TINYARRAY_DTYPES", "ValueKind", "build_masked",
-    "check_tzinfo", "enum_member", "how_to_store", "live_value", "masked_parts", "plain_array",
-    "tiny_array",
+    "KINDS", "KIND_BY_TAG", "KIND_BY_TYPE", "NOT_UNICODE_HINT", "TINYARRAY_DTYPES", "ValueKind",
+    "build_masked", "check_tzinfo", "enum_member", "how_to_store", "live_value", "masked_parts",
+    "plain_array", "resolve_enum", "tiny_array",
 ]
 
 
@@ -268,6 +268,10 @@ def build_masked(data: Any, mask: Any, fill_value: Any, hard: Any) -> np.ma.Mask
 
 
 # --- advice for refused values ----------------------------------------------------------
+
+#: How to keep text that UTF-8 cannot hold (lone surrogates, from os.fsdecode of bad bytes).
+NOT_UNICODE_HINT = ("a str must be valid Unicode; keep such text as bytes, e.g. "
+                    "text.encode('utf-8', 'surrogateescape')")
 
 
 def how_to_store(value: Any) -> str:

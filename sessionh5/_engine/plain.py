@@ -20,7 +20,7 @@ import orjson
 
 from ..errors import UnsupportedValueError
 from .encoding import ValueEncoder, bad_string
-from .kinds import ValueKind, check_tzinfo, masked_parts
+from .kinds import NOT_UNICODE_HINT, ValueKind, check_tzinfo, masked_parts
 from .records import SESSION_KEY, FinalizedState, ObjectKey, PngImage, TinyArray
 
 __all__ = ["PlainEncoder", "PlainValue", "resolve_in_place", "substitute_keys"]
@@ -116,7 +116,7 @@ def _check_strings(value: Any) -> None:
         bad = bad_string(value)
         if bad is not None:
             raise UnsupportedValueError(f"cannot store {bad!r}: surrogates not allowed",
-                                        bad) from None
+                                        bad, hint=NOT_UNICODE_HINT) from None
 
 
 def _members(value: Any) -> Any:

@@ -41,6 +41,7 @@ from ...._engine.encoding import (
 )
 from ...._engine.kinds import (
     KIND_BY_TYPE,
+    NOT_UNICODE_HINT,
     ValueKind,
     check_tzinfo,
     enum_member,
@@ -169,7 +170,8 @@ class PackedEncoder:
             packed = self.packers[0].pack(data)
         except UnicodeEncodeError:
             raise UnsupportedValueError("cannot store a str that is not valid Unicode "
-                                        "(a lone surrogate)", bad_string(data)) from None
+                                        "(a lone surrogate)", bad_string(data),
+                                        hint=NOT_UNICODE_HINT) from None
         except UnsupportedValueError:
             raise
         except ValueError as exc:  # msgpack's own depth limit
