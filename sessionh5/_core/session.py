@@ -129,7 +129,19 @@ class Session:
         return list(self._managers)
 
     def register_snapshot_methods(self, methods: Mapping[type, Any]) -> None:
-        """Save instances of foreign classes with helper classes: ``{cls: Methods}``."""
+        """Save instances of classes that cannot inherit State: ``{cls: Methods}``.
+
+        ``Methods`` has three static methods: ``take_snapshot(obj, session, flags)``
+        returns the object's state as data a snapshot may hold, ``restore_snapshot(session,
+        data)`` builds the object from it, ``reset_state(obj, session)`` empties a state
+        manager. Optional ``SESSION_NAME``, ``SESSION_VERSION``, ``SESSION_UPGRADES`` and
+        ``SESSION_ALIASES`` work as on State. Subclasses of ``cls`` use the same methods.
+        The registration is this session's only: register the same methods in the
+        session that restores (README, "Saving classes you do not own").
+
+        Raises:
+            UsageError: a key is not a class, or ``Methods`` lacks one of the three.
+        """
         self._snapshot_methods.register(methods)
 
     def snapshot_methods(self, obj: Any, instance: bool = True,

@@ -20,7 +20,7 @@ import numpy as np
 import orjson
 
 from ..errors import CorruptFileError
-from .encoding import dtype_from_json
+from .dtypes import dtype_from_json
 from .kinds import KINDS, build_masked, live_value, tiny_array
 from .records import SESSION_KEY, FinalizedState, PngImage
 

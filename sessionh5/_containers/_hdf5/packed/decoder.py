@@ -14,7 +14,8 @@ import numpy as np
 import orjson
 
 from ...._engine.decoding import array_from_bytes, scalar_from_bytes
-from ...._engine.encoding import dtype_from_json, nested_values
+from ...._engine.dtypes import dtype_from_json
+from ...._engine.encoding import nested_values
 from ...._engine.kinds import KINDS, ValueKind, build_masked, live_value, tiny_array
 from ...._engine.records import SESSION_KEY, FinalizedState, PngImage
 from ....errors import CorruptFileError

@@ -30,11 +30,11 @@ import msgpack
 import numpy as np
 import orjson
 
+from ...._engine.dtypes import dtype_to_json
 from ...._engine.encoding import (
     INLINE_ARRAY_BYTES,
     ObjectHook,
     bad_string,
-    dtype_to_json,
     int_text,
     refuse,
     scalar_bytes,
