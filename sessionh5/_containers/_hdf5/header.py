@@ -19,6 +19,7 @@ from ..backends import PLAIN_HDF5, not_a_session
 from . import layout
 from .digest import check_digest
 from .files import h5_errors
+from .guard import datasets, node_group
 from .metadata import read_metadata
 
 __all__ = ["manager_tags", "node_paths", "read_header", "saved_compression", "strings", "text"]
@@ -77,10 +78,9 @@ def saved_compression(file: h5py.File) -> str:
         if any("LZ4" in f for f in strings(attrs, layout.FILTERS)):
             return "lz4"
         for path in strings(attrs, layout.NODES):
-            group = file.get(path)
-            for item in group.values() if isinstance(group, h5py.Group) else ():
-                if isinstance(item, h5py.Dataset) and item.chunks is not None:
-                    return "gzip" if item.compression == "gzip" else "none"
+            for dataset in datasets(node_group(file, path)):  # hard links only (guard.py)
+                if dataset.chunks is not None:
+                    return "gzip" if dataset.compression == "gzip" else "none"
     return "none"
 
 
