@@ -446,3 +446,14 @@ def test_values_that_cannot_come_back_are_refused_saying_how(value: Any, match: 
     original.holder = Holder(value={"here": [value]})
     with pytest.raises(UnsupportedValueError, match=match):
         original.save(io.BytesIO(), format=fmt)
+
+
+def test_keys_hdf5_names_cannot_hold_still_name_distinct_datasets(fmt: str) -> None:
+    """Found by the property test: HDF5 link names end at a NUL, so arrays under keys
+    "\\x00a" and "\\x00b" (or a masked array's data and mask under "\\x00") got one name."""
+    value = {"\x00": np.ma.array(np.arange(2000.0), mask=np.arange(2000) % 2 == 0),
+             "\x00a": np.arange(500.0), "\x00b": np.arange(600.0), "a/b": np.arange(300.0),
+             "a.b": np.arange(300.0), "a_b": np.arange(300.0)}
+    before, after = _save_and_restore(value, fmt)
+    assert_same(before.value, after.value)
+    assert_same(before.box.value, after.box.value)

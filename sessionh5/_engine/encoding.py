@@ -306,7 +306,9 @@ class ValueEncoder:
         parts: list[str] = []
         while path:
             path, part = path
-            parts.append(str(part).replace("/", "_").replace(".", "_") or "_")
+            # HDF5 link names cannot hold "/" and end at a NUL; "." separates the parts
+            parts.append(str(part).replace("/", "_").replace(".", "_").replace("\x00", "_")
+                         or "_")
         base = ".".join(reversed(parts)) or "value"
         name, n = base, 1
         while name in self.out.arrays:

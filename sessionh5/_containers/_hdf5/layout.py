@@ -88,4 +88,4 @@ def tag_to_name(tag: str) -> str:
 
 def short_class(class_name: str) -> str:
     """The part of a class name a person reads first: ``pkg.mod.Volume`` -> ``Volume``."""
-    return class_name.rsplit(".", 1)[-1].replace("/", "_") or "object"
+    return class_name.rsplit(".", 1)[-1].replace("/", "_").replace("\x00", "_") or "object"
