@@ -156,17 +156,27 @@ def test_attr_info_keeps_tags_without_a_record(converted: tuple[Path, bytes]) ->
 
 
 def test_finalized_state_is_plain_data_in_the_hdf5_file(converted: tuple[Path, bytes]) -> None:
-    """The structure's wrapper is a readable tag in its node's JSON (h5dump shows it), its
-    large array a dataset; tools and conversion see a FinalizedState."""
+    """In a manager's node the wrapper is a tag of its readable JSON (h5dump shows it); in a
+    table row, extension 18 around the plain data, read with msgpack alone (docs/format.md).
+    Tools and conversion see a FinalizedState and a TinyArray."""
     middle, _ = converted
     with h5py.File(middle, "r") as f:
-        (path,) = [p for p in f.attrs["sessionh5-nodes"] if "AtomicStructure" in str(p)]
-        node = f[path]
-        state = json.loads(node.attrs["sessionh5-state"])
-        inner = state["structure state"]["$finalized"]
+        state = json.loads(f["alignments"].attrs["sessionh5-state"])
+        assert state["final"]["$finalized"]["kept"] == [1, 2.5, "three"]
+        assert state["tiny"]["$tinyarray"]["$array"] == "<f8"
+        table = f["models/AtomicStructure"]
+        row = table["state"][()].tobytes()
+        wrapped = []
+
+        def hook(code: int, payload: bytes) -> Any:
+            if code == 18:
+                wrapped.append(msgpack.unpackb(payload, strict_map_key=False,
+                                               ext_hook=lambda c, p: (c, p)))
+            return (code, payload)
+
+        msgpack.unpackb(row, strict_map_key=False, ext_hook=hook)
+        (inner,) = wrapped
         assert inner["version"] == 15 and inner["names"] == ["N", "CA", "C", "O"]
-        assert inner["coords"] == {"$dataset": "structure state.coords"}
-        assert node["structure state.coords"].shape == (120, 3)
     assert sessionh5.diff(REFERENCE, middle).equal  # wrappers compared by what they hold
     records = {r.key: r.data for r in read_records(middle)[1]}
     structure = records[ObjectKey("AtomicStructure", 1, "ChimeraX-Atomic")]
