@@ -249,6 +249,7 @@ def golden_arrays_session() -> Session:
     session.metadata.update(title="golden arrays v3", creator="sessionh5 tests")
     arrays = golden_arrays()
     session.arrays = GoldenManager(volume=GoldenVolume(arrays.pop("steps"), list(arrays.values())))
+    return session
 
 
 # --- layout 3: the value types added by issue 13 ------------------------------------------
