@@ -309,10 +309,11 @@ def test_cli_volatile_options_and_summary(tmp_path: Path,
     for label in again.models.list()[0].labels:
         label.text += "!"
     second = save(again, tmp_path / "two.h5s")
-    assert main(["diff", "--ignore-volatile", "--summary", str(first), str(second)]) == 1
-    assert capsys.readouterr().out.splitlines() == [
-        f"--- {first}", f"+++ {second}", "changed objects by class: DiffLabel 2",
-        "the sessions differ: 2 objects changed"]
+    for default in ([], ["--ignore-volatile"]):
+        assert main(["diff", *default, "--summary", str(first), str(second)]) == 1
+        assert capsys.readouterr().out.splitlines() == [
+            f"--- {first}", f"+++ {second}", "changed objects by class: DiffLabel 2",
+            "the sessions differ: 2 objects changed"]
     assert main(["diff", "--compare-volatile", "--summary", str(first), str(second)]) == 1
     assert capsys.readouterr().out.splitlines()[-1] == \
         "the sessions differ: 2 header/metadata, 2 objects changed"

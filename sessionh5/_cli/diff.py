@@ -37,7 +37,8 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--json", action="store_true", help="print the differences as JSON")
     add_storage_option(parser)
     # Like diff(1) and cmp(1): 1 means "they differ", so a file that cannot be read is 2.
-    parser.set_defaults(run=run, error_code=2)
+    # Both options share a dest: without this, the first one's default (True) would win.
+    parser.set_defaults(run=run, error_code=2, compare_volatile=False)
 
 
 def run(args: argparse.Namespace) -> int:
