@@ -11,7 +11,9 @@ see docs/performance.md). ``w/raw`` is how many times faster than plain h5py
 writing contiguous uncompressed data, ``w/lz4`` than plain h5py with
 ``hdf5plugin.LZ4()`` in 1 MiB chunks (same for reads). "sessionh5 lz4, Fletcher32
 check" reads sessionh5's file ignoring the xxh3 hashes, as a reader of layout 2
-files would: what checking xxh3 instead bought.
+files would: what checking xxh3 instead bought. The "no ctypes" rows write and read
+with SESSIONH5_NO_CTYPES's fallbacks (blosc1.py, Python's zlib module, python-lz4), as on
+a platform where c-blosc's functions cannot be loaded.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from workloads import w1
 from sessionh5._containers._hdf5 import arrays as arrays_module
 from sessionh5._containers._hdf5.arrays import read_array, write_array
 from sessionh5._containers._hdf5.compression import Compression
+from sessionh5._containers._hdf5.native import ctypes_calls
 
 Arrays = dict[str, np.ndarray]
 QUICK_SCALE = 1 / 128
@@ -71,6 +74,21 @@ def _ours(name: str) -> tuple[Callable[[Path, Arrays], None], Callable[[Path], A
             return {key: read_array(f[key]) for key in f}
 
     return write, read
+
+
+def _without_ctypes(name: str) -> tuple[Callable[[Path, Arrays], None],
+                                         Callable[[Path], Arrays]]:
+    write, read = _ours(name)
+
+    def write_without(path: Path, arrays: Arrays) -> None:
+        with ctypes_calls(False):
+            write(path, arrays)
+
+    def read_without(path: Path) -> Arrays:
+        with ctypes_calls(False):
+            return read(path)
+
+    return write_without, read_without
 
 
 def _read_checking_fletcher32(path: Path) -> Arrays:
@@ -126,6 +144,8 @@ def methods() -> list[Method]:
             Method("h5py LZ4 1MiB", _h5py_write(True), _h5py_read),
             Method("np.save", _npy_write, _npy_read)]
     rows += [Method(f"sessionh5 {name}", *_ours(name)) for name in ("lz4", "gzip", "none")]
+    rows += [Method(f"sessionh5 {name}, no ctypes", *_without_ctypes(name))
+             for name in ("lz4", "gzip")]
     rows.append(Method("h5py reads sessionh5 lz4", None, _h5py_read,
                        reads_file_of="sessionh5 lz4"))
     rows.append(Method("sessionh5 lz4, Fletcher32 check", None, _read_checking_fletcher32,

@@ -35,10 +35,8 @@ import numpy as np
 import xxhash
 
 from ..._engine.threads import WINDOW, WORKERS, pipelined
-from ...errors import CorruptFileError, RestoreError, UnsupportedValueError, UsageError
+from ...errors import CorruptFileError, UnsupportedValueError, UsageError
 from ..memory import check_fits, memory_errors
-from .blosc import available as blosc_available
-from .blosc import check_header as check_blosc_header
 from .compression import (
     SAMPLE_NBYTES,
     TINY_NBYTES,
@@ -189,12 +187,7 @@ def _read_region_into(dataset: h5py.Dataset, region: Selection, out: np.ndarray)
             buffer = scratch_bytes(capacity, f"stored-{number % WINDOW}")
             mask, data = _read_raw_chunk(dataset.id, offset, buffer)
             chunk_codec = _unmasked(codec, dataset, mask) if mask else codec
-            if _hdf5_decodes(chunk_codec):
-                _check_for_hdf5(chunk_codec, data, chunk_nbytes, offset)
-                dataset.read_direct(out, sel, _shifted(sel, corner))
-                yield partial(int, 0)
-            else:
-                yield partial(decode, chunk_codec, data, offset, sel)
+            yield partial(decode, chunk_codec, data, offset, sel)
 
     pipelined(jobs(), _ignore)
 
@@ -434,8 +427,6 @@ def _write_chunked(parent: h5py.Group, name: str, stored: np.ndarray,
     dataset = parent.create_dataset(name, shape=stored.shape, dtype=stored.dtype,
                                     dcpl=codec.dcpl(chunks))
     _check_file_dtype(parent, name, stored.dtype)
-    if codec.method == "blosc" and not blosc_available():
-        return _write_through_hdf5(dataset, stored, progress)
     hashes: list[int] = []
 
     def store(result: Encoded) -> None:
@@ -452,16 +443,6 @@ def _write_chunked(parent: h5py.Group, name: str, stored: np.ndarray,
             for number, (offset, sel) in enumerate(_grid(stored.shape, chunks)))
     pipelined(jobs, store)
     dataset.attrs[XXH3_ATTR] = np.array(hashes, dtype=np.uint64)
-    return dataset
-
-
-def _write_through_hdf5(dataset: h5py.Dataset, stored: np.ndarray,
-                        progress: Progress | None) -> h5py.Dataset:
-    """HDF5's own pipeline filters the chunks: when c-blosc cannot be called from here."""
-    for _, sel in _grid(stored.shape, dataset.chunks):
-        dataset.write_direct(np.ascontiguousarray(stored[sel]), None, sel)
-        if progress is not None:
-            progress(stored[sel].nbytes)
     return dataset
 
 
@@ -524,9 +505,6 @@ def _read_chunked(dataset: h5py.Dataset, codec: ChunkCodec, progress: Progress,
     out = np.empty(dataset.shape, dataset.dtype if dtype is None else dtype)
     chunks = dataset.chunks
     chunk_nbytes = math.prod(chunks) * out.itemsize
-    if dtype is not None and _hdf5_decodes(codec):
-        raise RestoreError(f"{dataset.name} is Blosc-compressed and c-blosc's functions cannot "
-                           "be called in this build of hdf5plugin")
     capacity = chunk_capacity(chunk_nbytes)
     hashes = _chunk_hashes(dataset)
 
@@ -535,33 +513,11 @@ def _read_chunked(dataset: h5py.Dataset, codec: ChunkCodec, progress: Progress,
             buffer = scratch_bytes(capacity, f"stored-{number % WINDOW}")
             mask, data = _read_raw_chunk(dataset.id, offset, buffer)
             chunk_codec = _unmasked(codec, dataset, mask) if mask else codec
-            if _hdf5_decodes(chunk_codec):
-                _check_for_hdf5(chunk_codec, data, chunk_nbytes, offset)
-                dataset.read_direct(out, sel, sel)
-                yield partial(int, out[sel].nbytes)
-            else:
-                expected = None if hashes is None else hashes[number]
-                yield partial(_decode_chunk, chunk_codec, data, out, offset, sel, chunks,
-                              expected)
+            expected = None if hashes is None else hashes[number]
+            yield partial(_decode_chunk, chunk_codec, data, out, offset, sel, chunks, expected)
 
     pipelined(jobs(), progress)
     return out
-
-
-def _hdf5_decodes(codec: ChunkCodec) -> bool:
-    """Blosc chunks when c-blosc cannot be called here (hdf5plugin builds that hide its
-    functions, as DLLs may): HDF5's filter decodes them, after _check_for_hdf5."""
-    return codec.method == "blosc" and not blosc_available()
-
-
-def _check_for_hdf5(codec: ChunkCodec, data: bytes | memoryview, chunk_nbytes: int,
-                    offset: tuple[int, ...]) -> None:
-    """HDF5's Blosc filter allocates what a chunk's header declares: check it first."""
-    body = memoryview(data)[:-4] if codec.fletcher32 else data
-    try:
-        check_blosc_header(body, chunk_nbytes)
-    except CorruptChunkError as err:
-        raise CorruptChunkError(f"chunk at {offset}: {err}") from err
 
 
 def _chunk_hashes(dataset: h5py.Dataset) -> list[int] | None:

@@ -13,21 +13,25 @@ version, flags, typesize, then little-endian u32 uncompressed size, block size
 and compressed size. Decompression is bounded twice before c-blosc runs: the
 header must declare exactly the chunk's size (a chunk claiming more is corrupt,
 and nothing is allocated from what it claims) and exactly the bytes stored.
+
+Where c-blosc's functions cannot be loaded (a build that does not export them, or
+``SESSIONH5_NO_CTYPES=1``, native.py), blosc1.py makes and reads the same format
+with numpy and python-lz4, after the same header check.
 """
 
 from __future__ import annotations
 
 import ctypes
-import struct
 from collections.abc import Callable
 
 import hdf5plugin
 import numpy as np
 
+from . import blosc1, native
 from .fletcher import CorruptChunkError
 
 __all__ = ["BITSHUFFLE", "BLOSC_FILTER", "LZ4_CODE", "NOSHUFFLE", "OVERHEAD", "SHUFFLE",
-           "available", "check_header", "compress_into", "decompress_into"]
+           "check_header", "compress_into", "decompress_into", "native"]
 
 BLOSC_FILTER = 32001
 NOSHUFFLE, SHUFFLE, BITSHUFFLE = 0, 1, 2
@@ -40,7 +44,7 @@ OVERHEAD = 16
 LEVEL = 1
 BLOCKSIZE = 1 << 17
 MAX_TYPESIZE = 255
-_HEADER = struct.Struct("<BBBBIII")
+_HEADER = blosc1.HEADER
 _FORMAT_VERSION = 2  # the header format c-blosc 1.x writes
 
 
@@ -63,11 +67,11 @@ def _load() -> tuple[Callable[..., int], Callable[..., int]] | None:
     return compress, decompress
 
 
-_FUNCTIONS = _load()
+_FUNCTIONS = native.load(_load)
 
 
-def available() -> bool:
-    """Whether chunks can be made and read here; if not, HDF5's own pipeline does it."""
+def native() -> bool:
+    """Whether c-blosc itself is called here; if not, blosc1.py does the same work."""
     return _FUNCTIONS is not None
 
 
@@ -77,10 +81,10 @@ def compress_into(data: np.ndarray, typesize: int, shuffle: int, out: np.ndarray
     ``out`` needs ``data.size + OVERHEAD`` bytes: Blosc stores a block it cannot
     shrink as it is, so the result always fits.
     """
-    if _FUNCTIONS is None:
-        raise RuntimeError("c-blosc is not available")
     if out.size < data.size + OVERHEAD:
         raise ValueError(f"Blosc buffer of {out.size} bytes is too small for {data.size}")
+    if _FUNCTIONS is None:
+        return blosc1.compress_into(data, typesize, shuffle, out, LEVEL, BLOCKSIZE)
     size = _FUNCTIONS[0](LEVEL, shuffle, typesize if 0 < typesize <= MAX_TYPESIZE else 1,
                          data.size, data.ctypes.data, out.ctypes.data, out.size, b"lz4",
                          BLOCKSIZE, 1)
@@ -91,10 +95,11 @@ def compress_into(data: np.ndarray, typesize: int, shuffle: int, out: np.ndarray
 
 def decompress_into(data: bytes | memoryview | np.ndarray, out: np.ndarray) -> None:
     """Decompress one Blosc buffer that must fill ``out`` (contiguous uint8) exactly."""
-    if _FUNCTIONS is None:
-        raise RuntimeError("c-blosc is not available")
     stored = np.frombuffer(data, np.uint8)
     check_header(stored, out.size)
+    if _FUNCTIONS is None:
+        blosc1.decompress_into(stored, out)
+        return
     got = _FUNCTIONS[1](stored.ctypes.data, out.ctypes.data, out.size, 1)
     if got != out.size:
         raise CorruptChunkError(f"Blosc data does not decode ({got})")

@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from . import native
 from .shuffle import scratch_bytes
 
 __all__ = ["DEFLATE_MAX_RATIO", "InflateError", "inflate"]
@@ -44,7 +45,7 @@ def _uncompress2() -> Callable[..., int] | None:
     return function  # type: ignore[no-any-return]
 
 
-_UNCOMPRESS2 = _uncompress2()
+_UNCOMPRESS2 = native.load(_uncompress2)
 
 
 def inflate(body: bytes | memoryview, chunk_nbytes: int) -> bytes | np.ndarray:

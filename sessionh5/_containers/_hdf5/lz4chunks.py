@@ -16,9 +16,10 @@ import lz4.block
 import numpy as np
 from lz4.block import _block as _lz4_extension
 
+from . import native
 from .fletcher import CorruptChunkError
 
-__all__ = ["LZ4_FILTER", "unframe_into"]
+__all__ = ["LZ4_FILTER", "lz4_block_into", "unframe_into"]
 
 LZ4_FILTER = 32004
 _HEADER = struct.Struct(">QI")
@@ -42,7 +43,7 @@ def _lz4_c_function(name: str) -> Callable[..., int] | None:
 
 
 #: LZ4_decompress_safe(src, dst, srcSize, dstCapacity) -> bytes written, < 0 on bad data.
-_LZ4_DECOMPRESS = _lz4_c_function("LZ4_decompress_safe")
+_LZ4_DECOMPRESS = native.load(lambda: _lz4_c_function("LZ4_decompress_safe"))
 
 
 def unframe_into(body: memoryview, out: np.ndarray) -> None:
@@ -65,14 +66,14 @@ def unframe_into(body: memoryview, out: np.ndarray) -> None:
         if size == want:
             target[...] = piece
         else:
-            _block_into(piece, target)
+            lz4_block_into(piece, target)
         pos += 4 + size
     if pos != len(body):
         raise CorruptChunkError(f"LZ4 chunk has {len(body) - pos} stray bytes")
 
 
-def _block_into(piece: np.ndarray, target: np.ndarray) -> None:
-    """Decompress one LZ4 block that must fill ``target`` exactly."""
+def lz4_block_into(piece: np.ndarray, target: np.ndarray) -> None:
+    """Decompress one LZ4 block that must fill ``target`` exactly (also Blosc's streams)."""
     if _LZ4_DECOMPRESS is None:
         try:
             data = lz4.block.decompress(piece, uncompressed_size=target.size)
