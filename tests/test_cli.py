@@ -251,3 +251,20 @@ def test_progress_draws_a_bar_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> 
         callback(512, 1024)
         callback(1024, 1024)
     assert "saving" in terminal.getvalue()
+
+
+def test_text_the_output_encoding_lacks_is_escaped_not_a_traceback(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Windows' pipes and redirections use the locale's code page (cp1252 here), which has
+    no byte for most text a file may hold."""
+    session = Session("clitest", silent=True)
+    volume = CliVolume("体积 ✓", session)
+    volume.tags = [CliTag("日本")]
+    session.models.add([volume])
+    path = sessionh5.save(session, tmp_path / "u.h5s")
+    raw = io.BytesIO()
+    out = io.TextIOWrapper(raw, encoding="cp1252", errors="strict", write_through=True)
+    monkeypatch.setattr(sys, "stdout", out)
+    assert main(["dump", str(path)]) == 0
+    text = raw.getvalue().decode("cp1252")
+    assert "'\\u65e5\\u672c'" in text and "\\u4f53\\u79ef \\u2713" in text

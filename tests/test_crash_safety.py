@@ -164,3 +164,38 @@ def test_a_failed_save_leaves_the_old_file_and_no_temporary(tmp_path: Path, fmt:
         sessionh5.save(unsupported, target, format=fmt)
     assert target.read_bytes() == before
     assert temp_files(target) == []
+
+
+def test_saving_where_fsync_needs_a_writable_handle_and_folders_cannot_be_opened(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str) -> None:
+    """Windows' rules, simulated: fsync of a file opened read-only fails (EBADF) and
+    opening a folder is refused (EACCES). A save still replaces the file, whole."""
+    import fcntl
+
+    from sessionh5._containers import atomic
+
+    real_open, real_fsync = os.open, os.fsync
+
+    def open_no_folders(path: object, flags: int, *args: object, **kwargs: object) -> int:
+        if os.path.isdir(path):  # type: ignore[arg-type]
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, flags, *args, **kwargs)  # type: ignore[arg-type]
+
+    def fsync_writable_only(fd: int) -> None:
+        if fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_RDONLY:
+            raise OSError(9, "Bad file descriptor")
+        real_fsync(fd)
+
+    monkeypatch.setattr(atomic.os, "open", open_no_folders)
+    monkeypatch.setattr(atomic.os, "fsync", fsync_writable_only)
+    target = tmp_path / ("s.cxs" if fmt == "stream" else "s.h5s")
+    for generation in (1, 2):
+        session = new_session(minimal=True)
+        session.h = Holder(generation=generation, data=np.arange(100_000) * generation)
+        sessionh5.save(session, target)
+    monkeypatch.undo()
+    restored = new_session(minimal=True)
+    restored.restore(target)
+    assert restored.h.generation == 2
+    assert np.array_equal(restored.h.data, np.arange(100_000) * 2)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [target.name]

@@ -9,7 +9,9 @@ line prints one line for it.
 
 from __future__ import annotations
 
+import ctypes
 import io
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -109,6 +111,45 @@ def test_an_address_space_limit_leaves_the_limit_less_what_is_mapped() -> None:
     before, after, mapped = map(int, result.stdout.split())
     assert before > after
     assert 0 <= (1 << 31) - mapped - after < 64 * MIB  # what it mapped meanwhile
+
+
+class _Kernel32:
+    """Windows' kernel32 as memory.py calls it: fills the MEMORYSTATUSEX it is given."""
+
+    def GlobalMemoryStatusEx(self, pointer: object) -> int:
+        status = pointer._obj  # type: ignore[attr-defined]  # what ctypes.byref wraps
+        assert status.dwLength == ctypes.sizeof(status) == 64
+        status.ullTotalPhys, status.ullAvailPhys = 16 * GIB, 9 * GIB
+        status.ullAvailPageFile, status.ullAvailVirtual = 3 * GIB, 1 << 47
+        return 1
+
+
+@pytest.fixture
+def like_windows(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """No os.sysconf, no resource module, no /proc (Windows has none); a /proc path for
+    memory_budget that does not exist."""
+    monkeypatch.delattr(os, "sysconf")
+    monkeypatch.setitem(sys.modules, "resource", None)  # `import resource` fails
+    return tmp_path / "no-proc"
+
+
+def test_on_windows_physical_memory_and_the_commit_room_are_the_budget(
+        like_windows: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(memory, "_kernel32", _Kernel32)
+    assert memory._rlimits(like_windows) == [] and memory._cgroups(like_windows, Path()) == []
+    assert memory.memory_budget(like_windows, like_windows) == 3 * GIB
+
+
+def test_where_nothing_says_how_much_memory_there_is_no_limit_is_assumed(
+        like_windows: Path) -> None:
+    """Then only a MemoryError (turned into MemoryLimitError) stops a read; a restore and
+    the size checks still work."""
+    assert memory._windows_memory() == []  # no kernel32 here
+    assert memory.memory_budget(like_windows, like_windows) == memory._UNLIMITED
+    memory.check_fits(1 << 50, "a petabyte")  # nothing to compare with: passes
+    restored = new_session(minimal=True)
+    restored.restore(io.BytesIO(_saved("hdf5")))
+    assert np.array_equal(restored.h.a, np.arange(100_000.0))
 
 
 def test_check_fits_names_what_does_not_fit() -> None:

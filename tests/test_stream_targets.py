@@ -119,3 +119,59 @@ def test_bytesio_and_w_plus_b_still_work(tmp_path: Path, no_scratch: list[str]) 
         _session().save(f)
         f.seek(0)
         _check(_restored(f))
+
+
+# --- where /proc is missing or the system will not open the file twice (macOS, Windows) ---
+
+
+@pytest.fixture
+def no_proc(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As on macOS and Windows: no /proc/self/fd to reopen a descriptor by."""
+    monkeypatch.setattr(files_module, "DESCRIPTOR_PATHS", ("/no/such/proc/{}",))
+
+
+def test_without_proc_the_streams_name_reopens_it(tmp_path: Path, no_proc: None,
+                                                   no_scratch: list[str]) -> None:
+    path = tmp_path / "s.h5s"
+    with open(path, "wb") as f:
+        _session().save(f)
+        assert f.tell() == path.stat().st_size > 0
+    _check(_restored(path))
+
+
+def test_without_proc_a_name_leading_elsewhere_gets_a_scratch_copy(
+        tmp_path: Path, no_proc: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A relative name after a change of folder, and a name now taken by another file:
+    neither is written; the stream gets the file through a scratch copy."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "s.h5s").write_bytes(b"another file")
+    monkeypatch.chdir(tmp_path / "a")
+    with open("s.h5s", "wb") as f:
+        monkeypatch.chdir(tmp_path / "b")
+        _session().save(f)
+    assert (tmp_path / "b" / "s.h5s").read_bytes() == b"another file"
+    _check(_restored(tmp_path / "a" / "s.h5s"))
+
+
+def test_a_file_the_system_will_not_open_twice_gets_a_scratch_copy(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Windows refuses a second open of some files (a NamedTemporaryFile, one opened
+    without sharing): HDF5's open fails before writing, and the scratch file is used."""
+    real_file = files_module.h5py.File
+    refused: list[str] = []
+
+    def refuse_the_path(name: object, *args: object, **kwargs: object) -> object:
+        if isinstance(name, str):
+            refused.append(name)
+            raise PermissionError(13, "Permission denied (as Windows says)", name)
+        return real_file(name, *args, **kwargs)
+
+    monkeypatch.setattr(files_module.h5py, "File", refuse_the_path)
+    path = tmp_path / "s.h5s"
+    with open(path, "wb") as f:
+        _session().save(f)
+        assert f.tell() == path.stat().st_size > 0
+    assert len(refused) == 1
+    monkeypatch.undo()
+    _check(_restored(path))

@@ -67,6 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (the console script exits with it)."""
     parser = build_parser()
     args = parser.parse_args(argv)  # exits 2 on bad usage, 0 on --help/--version
+    _printable_anywhere(sys.stdout, sys.stderr)
     code = int(getattr(args, "error_code", 1))  # diff exits 1 for "differ", 2 for errors
     try:
         return int(args.run(args))
@@ -92,6 +93,19 @@ def main(argv: Sequence[str] | None = None) -> int:
                      code=code)
     except KeyboardInterrupt:
         return _fail("interrupted", code=130)
+
+
+def _printable_anywhere(*streams: object) -> None:
+    """Print what the terminal's encoding lacks as escapes (``\\u65e5``), not a traceback.
+
+    A file may hold any text; Windows' pipes and redirections use the locale's code
+    page (cp1252, ...), where most of it has no byte.
+    """
+    for stream in streams:
+        encoding = str(getattr(stream, "encoding", "") or "").lower().replace("-", "")
+        if encoding != "utf8" and getattr(stream, "errors", None) == "strict" and \
+                hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
 
 
 def _fail(message: str, *, code: int = 1) -> int:

@@ -37,9 +37,22 @@ __all__ = ["TEMP_SUFFIX", "atomic_path", "atomic_url", "check_target"]
 TEMP_SUFFIX = ".tmp"
 
 
-def _fsync_path(path: Path, directory: bool = False) -> None:
-    flags = os.O_RDONLY | (getattr(os, "O_DIRECTORY", 0) if directory else 0)
-    fd = os.open(path, flags)
+def _fsync_file(path: Path) -> None:
+    """Flush a file to disk; opened for writing, which Windows' fsync needs."""
+    fd = os.open(path, os.O_RDWR | getattr(os, "O_BINARY", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_folder(path: Path) -> None:
+    """Make a rename in ``path`` durable, where folders can be opened (not on Windows,
+    whose file system journals the rename itself)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
     try:
         os.fsync(fd)
     finally:
@@ -68,7 +81,7 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     temp = Path(name)
     try:
         yield temp
-        _fsync_path(temp)
+        _fsync_file(temp)
         if target.exists():
             os.chmod(temp, target.stat().st_mode & 0o7777)
         else:
@@ -80,7 +93,7 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
         if error is None:
             raise
         raise error from exc
-    _fsync_path(target.parent, directory=True)
+    _fsync_folder(target.parent)
 
 
 def check_target(target: Path) -> None:

@@ -12,6 +12,11 @@ tightest of:
   every level up to the root) less the memory charged there, page cache that the
   kernel can drop not counted.
 
+On Windows, which has none of these, the machine's physical memory and the room
+left under the system's commit limit (what this process may still commit,
+``GlobalMemoryStatusEx``); where nothing can be read, no limit is assumed and
+:func:`memory_errors` is the only guard.
+
 So a container with 2 GB sees 2 GB, not the host's 64. Reading /proc costs tens of
 microseconds, so sizes under SMALL pass unchecked: what many small pieces add up
 to is caught by :func:`memory_errors`, which turns a MemoryError into the same
@@ -20,6 +25,7 @@ error.
 
 from __future__ import annotations
 
+import ctypes
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -71,10 +77,36 @@ def size_text(nbytes: int) -> str:
 
 
 def _physical() -> int:
+    """The machine's memory; on Windows also what the process may still commit."""
     try:
         return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (AttributeError, ValueError, OSError):  # no sysconf (Windows)
-        return _UNLIMITED
+        return min([_UNLIMITED, *_windows_memory()])
+
+
+class _MemoryStatus(ctypes.Structure):
+    """Windows' MEMORYSTATUSEX."""
+
+    _fields_ = [("dwLength", ctypes.c_uint32), ("dwMemoryLoad", ctypes.c_uint32),
+                *((name, ctypes.c_uint64) for name in (
+                    "ullTotalPhys", "ullAvailPhys", "ullTotalPageFile", "ullAvailPageFile",
+                    "ullTotalVirtual", "ullAvailVirtual", "ullAvailExtendedVirtual"))]
+
+
+def _kernel32() -> object:
+    return ctypes.WinDLL("kernel32")  # type: ignore[attr-defined]  # Windows only
+
+
+def _windows_memory() -> list[int]:
+    """Physical memory, and what this process may still commit and map (Windows)."""
+    status = _MemoryStatus()
+    status.dwLength = ctypes.sizeof(_MemoryStatus)
+    try:
+        if not _kernel32().GlobalMemoryStatusEx(ctypes.byref(status)):  # type: ignore[attr-defined]
+            return []
+    except (AttributeError, OSError):  # not Windows
+        return []
+    return [status.ullTotalPhys, status.ullAvailPageFile, status.ullAvailVirtual]
 
 
 def _rlimits(proc: Path) -> list[int]:

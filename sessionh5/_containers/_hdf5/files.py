@@ -30,6 +30,10 @@ HDF5_LIBVER = ("v110", "v110")  # readable by HDF5 1.10 tools; checksummed objec
 #: Bounds of the metadata block size, as powers of two: 2 KiB (HDF5's default) to 1 MiB.
 MIN_META_BLOCK, MAX_META_BLOCK = 11, 20
 
+#: Paths that reopen descriptor N where the system has them (Linux). macOS's /dev/fd/N
+#: would duplicate the descriptor (its offset and write-only mode) instead of reopening.
+DESCRIPTOR_PATHS = ("/proc/self/fd/{}",)
+
 #: What h5py raises on damaged structures; turned into CorruptFileError at this boundary.
 H5_ERRORS = (OSError, KeyError, ValueError, TypeError, IndexError, RuntimeError)
 
@@ -90,32 +94,38 @@ def write_file(target: str | os.PathLike[str] | IO[bytes], saved: SavedSession, 
     A regular file opened for writing at its start (``open(p, "wb")``) is written in
     place through a second descriptor of the same file, found by its path; other
     readable, seekable streams (BytesIO) are written through h5py's file-object driver.
-    HDF5 reads back what it wrote, so only a write-only stream that is no such file
-    (a pipe, a socket) gets the file built in a scratch file, then copied.
+    HDF5 reads back what it wrote, so a write-only stream that is no such file (a pipe,
+    a socket), or one whose file the system will not open a second time (Windows may
+    refuse), gets the file built in a scratch file, then copied.
     """
     compression = Compression.from_name(compress)
     encoded = encode_records(saved.header, saved.records)
     options = create_options(array_bytes(encoded))
 
-    def write(destination: Any) -> None:
-        with h5py.File(destination, "w", **options) as file:
+    def write(file: h5py.File) -> None:
+        with file:
             write_session(file, saved.header, saved.records, compression, progress,
                           saved.owners, encoded)
 
     if isinstance(target, (str, os.PathLike)):
-        write(target)
+        write(h5py.File(target, "w", **options))
         return
     same_file = _path_of(target)
     if same_file is not None:
         target.flush()
-        write(same_file)
-        target.seek(0, os.SEEK_END)  # where copying the file in would have left it
-        return
+        try:
+            reopened = h5py.File(same_file, "w", **options)
+        except OSError:  # nothing written yet: take the scratch file's way below
+            reopened = None
+        if reopened is not None:
+            write(reopened)
+            target.seek(0, os.SEEK_END)  # where copying the file in would have left it
+            return
     if _random_access(target):
-        write(target)
+        write(h5py.File(target, "w", **options))
         return
     with tempfile.TemporaryFile() as scratch:
-        write(scratch)
+        write(h5py.File(scratch, "w", **options))
         scratch.seek(0)
         shutil.copyfileobj(scratch, target, 1 << 20)
 
@@ -123,8 +133,10 @@ def write_file(target: str | os.PathLike[str] | IO[bytes], saved: SavedSession, 
 def _path_of(stream: IO[bytes]) -> str | None:
     """A path that opens the very file ``stream`` writes, if it is a regular file at 0.
 
-    ``/proc/self/fd/N`` (Linux) or the stream's name, accepted only when it leads to the
-    same file (device and inode): a renamed or replaced file is never written instead.
+    ``/proc/self/fd/N`` (Linux) or the stream's name (elsewhere, or when /proc is not
+    mounted), accepted only when it leads to the same file (device and inode): a renamed
+    or replaced file is never written instead, and a name relative to a folder since left
+    leads nowhere.
     """
     try:
         if not stream.writable() or stream.tell() != 0:
@@ -135,7 +147,8 @@ def _path_of(stream: IO[bytes]) -> str | None:
         return None
     if not stat.S_ISREG(opened.st_mode):
         return None
-    for candidate in (f"/proc/self/fd/{descriptor}", getattr(stream, "name", None)):
+    reopening = [template.format(descriptor) for template in DESCRIPTOR_PATHS]
+    for candidate in (*reopening, getattr(stream, "name", None)):
         if not isinstance(candidate, str):
             continue
         try:
