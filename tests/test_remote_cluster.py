@@ -1,6 +1,4 @@
-"""Lazy arrays that travel: pickled, reopened once per process, computed on a cluster
-(named test_remote_* so it runs after test_hostile_files, which checks that no test has
-imported xml.dom.minidom, which moto and distributed import).
+"""Lazy arrays that travel: pickled, reopened once per process, computed on a cluster.
 
 The cluster is dask.distributed's LocalCluster with two worker processes of one
 thread each (the ``dask_client`` fixture of conftest.py, started once per test run).
