@@ -245,6 +245,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"W1: {', '.join(f'{k} {a.shape} {a.dtype}' for k, a in arrays.items())}; "
           f"{raw_nbytes / MIB:.1f} MiB; {args.repeat} repeats")
     rows = methods()
+    if args.dir is not None:  # a folder that does not exist yet is made
+        args.dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         for round_no in range(args.repeat):
             run_round(rows, arrays, Path(tmp), verify=round_no == 0, shift=round_no)

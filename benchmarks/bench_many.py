@@ -112,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     flush = 16 << 20 if args.quick else PAGE_FLUSH
     print("machine shared with other jobs: ratios within one run are what counts; "
           f"medians of {args.repeat}, sizes interleaved, page-return cost removed\n")
+    if args.dir is not None:  # a folder that does not exist yet is made
+        args.dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         for count in counts:
             sessions = {size: cells_session(count, size) for size in sizes}

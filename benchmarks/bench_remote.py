@@ -102,6 +102,8 @@ def main() -> None:
             return {**chosen(array_bytes), "meta_block_size": args.meta_block}
 
         files.create_options = forced  # type: ignore[assignment]
+    if args.dir is not None:  # a folder that does not exist yet is made
+        args.dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=args.dir) as folder:
         path = Path(folder) / "big.h5s"
         sessionh5.save(remote_session.build(), path)

@@ -306,6 +306,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         FLUSH[0] = 16 * MIB
     only = {w.strip().upper() for w in args.only.split(",")}
+    if args.dir is not None:  # a folder that does not exist yet is made
+        args.dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         workdir = Path(tmp)
         big, small, w1_nbytes = prepare_w1(workdir, sizes["W1"])
