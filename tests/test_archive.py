@@ -278,6 +278,26 @@ def test_table_rows_of_objects_with_their_own_arrays_hold_lazy_arrays(saved: Pat
         assert volume.shape == (64, *PLANE) and volume[5].shape == PLANE
 
 
+def test_small_arrays_of_rows_come_from_table_not_arrays(tmp_path: Path) -> None:
+    """Arrays kept in a table's pools are not datasets: arrays() leaves them out (as its
+    docstring says) and table() hands each back exact, as a numpy array."""
+    session = new_session(minimal=True)
+    cells = [Box(label=f"cell {i}", profile=np.arange(300, dtype=np.float32) + i)
+             for i in range(20)]
+    session.cells = Holder(cells=cells, big=np.zeros((512, 1024)))
+    path = tmp_path / "cells.h5s"
+    sessionh5.save(session, path)
+    with sessionh5.open_archive(path) as archive:
+        listed = archive.arrays()
+        table = archive.table("cells", "Box")
+        profiles = table["profile"] if isinstance(table, dict) else list(table["profile"])
+    assert [name.rsplit("/", 1)[-1] for name in listed] == ["big"]
+    assert len(profiles) == 20
+    for i, profile in enumerate(profiles):
+        assert type(profile) is np.ndarray and profile.dtype == np.float32
+        assert np.array_equal(profile, np.arange(300, dtype=np.float32) + i)
+
+
 def test_table_says_what_there_is_when_asked_for_nothing(saved: Path) -> None:
     with sessionh5.open_archive(saved) as archive:
         with pytest.raises(UsageError, match=r"no manager 'cells'; it has \['logger', 'maps', "

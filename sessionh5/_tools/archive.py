@@ -105,7 +105,10 @@ class Archive:
                 yield key, ArchiveObject(key.class_name, key.ordinal, location, owner)
 
     def arrays(self, *, dask: bool = False) -> dict[str, Any]:
-        """Every saved array by location (``"/maps/Volume 1/data"``), none read yet.
+        """Every array stored as a dataset of its own, by location (``"/maps/Volume 1/data"``),
+        none read yet. Arrays of up to 256 KiB held by objects that are rows of their
+        class's table live in that table's shared pools instead: :meth:`table` returns
+        them, as numpy arrays, in their field's column.
 
         Each is an array-like with ``shape``, ``dtype`` and ``chunks``; slicing it (or
         ``np.asarray``) reads only the chunks needed. With ``dask=True`` each is a
@@ -123,7 +126,8 @@ class Archive:
         A ``pandas.DataFrame`` when pandas is installed (a dict of columns otherwise):
         the index is the objects' ordinal, plain fields are columns, references are
         ``(class_name, ordinal)`` tuples and arrays of objects stored on their own are
-        lazy arrays. ``class_name`` may be the full name or the last part ("Cell").
+        lazy arrays, and the small arrays of objects stored as rows (kept in the table's pools)
+        are numpy arrays. ``class_name`` may be the full name or the last part ("Cell").
         No application class is needed.
         """
         from .._engine.optional import available
