@@ -233,6 +233,31 @@ def test_cyclic_hdf5_cannot_become_a_stream(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cyclic.h5s"]
 
 
+@pytest.mark.parametrize("where", ["class name", "manager tag"])
+def test_names_holding_a_nul_stay_streams(tmp_path: Path, where: str,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """HDF5 text ends at a NUL: a stream whose class name or tag holds one is refused by
+    name (one line from the CLI, exit 1), not cut short, and nothing is written."""
+    from craft import raw_stream as crafted_stream
+
+    holder = ObjectKey("helpers.Holder", 1)
+    odd = ObjectKey("odd\0Class", 1)
+    if where == "class name":
+        stream = crafted_stream([Record(odd, {"x": 1}, 1), Record(holder, {"p": odd}, 1)],
+                                {"h": holder})
+    else:
+        stream = crafted_stream([Record(holder, {"p": 1}, 1)], {"h\0x": holder})
+    source = tmp_path / "odd.cxs"
+    source.write_bytes(stream)
+    with pytest.raises(sessionh5.UnsupportedValueError,
+                       match=rf"the {where} '(odd\\x00Class|h\\x00x)' holds a NUL character.*"
+                             r"keep this session as a stream"):
+        sessionh5.convert(source, tmp_path / "odd.h5s")
+    assert main(["convert", str(source), str(tmp_path / "odd.h5s")]) == 1
+    assert capsys.readouterr().err.startswith(f"sessionh5: error: the {where} ")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["odd.cxs"]
+
+
 def test_format_and_compression_options(tmp_path: Path) -> None:
     """format= overrides the suffix; compress picks gzip, lz4 or none; a suffix is added."""
     source = sessionh5.save(native_session(), tmp_path / "s.h5s")

@@ -25,6 +25,7 @@ import numpy as np
 from ..._engine.encoding import EncodedValue
 from ..._engine.graph import owners
 from ..._engine.records import ObjectKey, Record, SessionHeader
+from ...errors import UnsupportedValueError
 from . import layout
 from .arrays import write_array
 from .compression import TINY_NBYTES, Compression
@@ -306,6 +307,7 @@ def write_session(file: h5py.File, header: SessionHeader, records: list[Record],
     if hasattr(progress, "total"):
         progress.total = writer.raw_bytes
     writer.place(records, encoded, owners)
+    _check_texts(header, writer.nodes)
     writer.write_root()
     file.flush()  # gives the root attributes' heap and index their places now
     writer.create_groups()
@@ -314,6 +316,24 @@ def write_session(file: h5py.File, header: SessionHeader, records: list[Record],
             writer.write_object(node, encoded[node.keys[0]])
         else:
             writer.write_table(node, encoded)
+
+
+def _check_texts(header: SessionHeader, nodes: list[_Node]) -> None:
+    """Refuse names HDF5 would store cut at a NUL, before anything is written.
+
+    Class names, providers and tags are HDF5 string attributes, which end at a NUL
+    (h5py refuses to write one). A Session never makes such names, but a stream from
+    elsewhere may hold them; every class name reaches an object node or a table node.
+    """
+    texts = [("application name", header.app_name)]
+    texts += [("manager tag", tag) for tag in (*header.managers, *header.attr_info)]
+    for node in nodes:
+        texts += [("class name", node.class_name), ("provider", node.provider or "")]
+    for what, text in texts:
+        if "\0" in text:
+            hint = "keep this session as a stream (.cxs), which stores such names"
+            raise UnsupportedValueError(f"the {what} {text!r} holds a NUL character, which "
+                                        f"HDF5 text cannot hold; {hint}", hint=hint)
 
 
 def _library_version() -> str:
