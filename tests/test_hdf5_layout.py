@@ -289,11 +289,14 @@ def test_non_session_file_metadata_only_is_restore_error(tmp_path: Path) -> None
 
 @pytest.mark.parametrize("fraction", [0.1, 0.5, 0.9, 0.99])
 def test_truncated_session_file_is_restore_error(session_file: Path, fraction: float) -> None:
-    """A session file cut short is a RestoreError, never a crash or a partial session."""
+    """A session file cut short is a RestoreError saying so (an interrupted copy or
+    download is the usual cause), never a crash or a partial session."""
     data = session_file.read_bytes()
     target = new_session()
-    with pytest.raises(RestoreError):
-        target.restore(io.BytesIO(data[:int(len(data) * fraction)]))
+    kept = int(len(data) * fraction)
+    with pytest.raises(RestoreError, match=rf"the file is cut short: it has {kept:,} of the "
+                                           rf"{len(data):,} bytes it was written with"):
+        target.restore(io.BytesIO(data[:kept]))
     assert "scene" not in target.state_manager_tags
 
 

@@ -8,6 +8,7 @@ options that concern the whole file live here and nowhere else.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import stat
 import tempfile
@@ -33,6 +34,9 @@ MIN_META_BLOCK, MAX_META_BLOCK = 11, 20
 #: Paths that reopen descriptor N where the system has them (Linux). macOS's /dev/fd/N
 #: would duplicate the descriptor (its offset and write-only mode) instead of reopening.
 DESCRIPTOR_PATHS = ("/proc/self/fd/{}",)
+
+#: HDF5's words for a file shorter than its superblock says it is.
+_TRUNCATED = re.compile(r"truncated file: eof = (\d+).*stored_eof = (\d+)")
 
 #: What h5py raises on damaged structures; turned into CorruptFileError at this boundary.
 H5_ERRORS = (OSError, KeyError, ValueError, TypeError, IndexError, RuntimeError)
@@ -66,9 +70,19 @@ def open_hdf5(source: str | os.PathLike[str] | IO[bytes]) -> Iterator[h5py.File]
         try:
             file = h5py.File(HeapGuard(source), "r")
         except H5_ERRORS as exc:
-            raise CorruptFileError(f"cannot open the HDF5 file: {exc}") from exc
+            raise CorruptFileError(_open_failure(exc)) from exc
         with file:
             yield file
+
+
+def _open_failure(exc: Exception) -> str:
+    """Why HDF5 could not open a file, in words a user can act on where we know them."""
+    truncated = _TRUNCATED.search(str(exc))
+    if truncated:
+        have, need = map(int, truncated.groups())
+        return (f"the file is cut short: it has {have:,} of the {need:,} bytes it was written "
+                "with (an interrupted copy or download?)")
+    return f"cannot open the HDF5 file: {exc}"
 
 
 def create_options(array_bytes: int) -> dict[str, Any]:
