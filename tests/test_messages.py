@@ -140,6 +140,21 @@ def test_session_save_and_sessionh5_save_follow_one_suffix_rule(tmp_path: Path) 
         sorted(p.name for p in (tmp_path / "function").iterdir())
 
 
+def test_saving_to_a_folder_is_refused_not_given_a_suffix(tmp_path: Path) -> None:
+    """``save("results")`` where results/ is a folder names the folder and suggests a file
+    in it; before, the suffix rule wrote results.h5s beside it."""
+    session = new_session()
+    folder = tmp_path / "results"
+    folder.mkdir()
+    for save in (session.save, lambda p: sessionh5.save(session, p)):
+        with pytest.raises(WriteError, match=r"it is a folder; name a file in it instead \(for "
+                                             r"example '.*results/session\.h5s'\)") as info:
+            save(folder)
+        assert info.value.filename == str(folder)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results"]
+    assert list(folder.iterdir()) == []
+
+
 @pytest.mark.parametrize(("source", "written"), [("a.h5s", "a.cxs"), ("b.cxs", "b.h5s")])
 def test_convert_into_a_folder_writes_the_other_container_there(
         tmp_path: Path, source: str, written: str) -> None:

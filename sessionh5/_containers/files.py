@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 from typing import IO, Any, Literal
 
-from ..errors import UsageError
+from ..errors import UsageError, WriteError
 from .atomic import atomic_path, atomic_url
 from .remote import StorageOptions, is_url
 
@@ -30,8 +31,15 @@ def format_for(path: PurePosixPath | Path, format: Format | None) -> Format:
 
 
 def session_path(path: str | os.PathLike[str], format: Format | None = None) -> Path:
-    """The path a save writes to: the suffix for the format is added when there is none."""
+    """The path a save writes to: the suffix for the format is added when there is none.
+
+    A folder is refused rather than given a suffix: ``save("results")`` beside a
+    folder ``results/`` would otherwise write ``results.h5s`` next to it.
+    """
     path = Path(path)
+    if path.is_dir():
+        raise WriteError(errno.EISDIR, "it is a folder; name a file in it instead (for "
+                                       f"example {str(path / 'session.h5s')!r})", str(path))
     if not path.suffix:
         path = path.with_name(path.name + (STREAM_SUFFIX if format == "stream"
                                            else SESSION_SUFFIX))
