@@ -10,6 +10,7 @@ object references to the target node plus the target row (-1 for groups).
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import itertools
 import json
@@ -336,8 +337,10 @@ def _check_texts(header: SessionHeader, nodes: list[_Node]) -> None:
                                         f"HDF5 text cannot hold; {hint}", hint=hint)
 
 
+@functools.cache
 def _library_version() -> str:
-    """The sessionh5 version that wrote the file (for people triaging a file)."""
+    """The sessionh5 version that wrote the file (for people triaging a file); looked up
+    once (importlib.metadata reads the distribution's files: ~3 ms a save)."""
     try:
         return importlib.metadata.version("sessionh5")
     except importlib.metadata.PackageNotFoundError:
