@@ -278,24 +278,43 @@ def test_table_rows_of_objects_with_their_own_arrays_hold_lazy_arrays(saved: Pat
         assert volume.shape == (64, *PLANE) and volume[5].shape == PLANE
 
 
-def test_small_arrays_of_rows_come_from_table_not_arrays(tmp_path: Path) -> None:
-    """Arrays kept in a table's pools are not datasets: arrays() leaves them out (as its
-    docstring says) and table() hands each back exact, as a numpy array."""
+def test_small_arrays_of_rows_are_listed_and_lazy_too(tmp_path: Path) -> None:
+    """Arrays kept in a table's pools are listed by arrays() under their row and field, like
+    big arrays: lazy, exact when read, the same objects table() shows, and refusing once
+    the archive is closed. Listing them reads no pool."""
+    import pickle
+
     session = new_session(minimal=True)
-    cells = [Box(label=f"cell {i}", profile=np.arange(300, dtype=np.float32) + i)
-             for i in range(20)]
+    cells = [Box(label=f"cell {i}", profile=np.arange(300, dtype=np.float32) + i,
+                 parts=[np.full((2, 3), i, np.int16)]) for i in range(20)]
     session.cells = Holder(cells=cells, big=np.zeros((512, 1024)))
     path = tmp_path / "cells.h5s"
     sessionh5.save(session, path)
-    with sessionh5.open_archive(path) as archive:
+    with CountingReader.of_path(path) as f, sessionh5.open_archive(f) as archive:
         listed = archive.arrays()
+        rows = {o.location: o for o in archive.objects("cells") if "[" in o.location}
+        before = f.bytes_read
+        profile = listed[f"{next(iter(rows))}/profile"]
+        assert profile.shape == (300,) and profile.dtype == np.float32 and profile.ndim == 1
+        assert f.bytes_read == before  # nothing read yet
         table = archive.table("cells", "Box")
-        profiles = table["profile"] if isinstance(table, dict) else list(table["profile"])
-    assert [name.rsplit("/", 1)[-1] for name in listed] == ["big"]
-    assert len(profiles) == 20
-    for i, profile in enumerate(profiles):
-        assert type(profile) is np.ndarray and profile.dtype == np.float32
-        assert np.array_equal(profile, np.arange(300, dtype=np.float32) + i)
+        column = table["profile"] if isinstance(table, dict) else list(table["profile"])
+        for where, found in rows.items():
+            i = int(found.ordinal) - min(o.ordinal for o in rows.values())
+            assert np.array_equal(listed[f"{where}/profile"][10:20],
+                                  np.arange(10, 20, dtype=np.float32) + i)
+            part = np.asarray(listed[f"{where}/parts/0"])
+            assert part.dtype == np.int16 and np.array_equal(part, np.full((2, 3), i, np.int16))
+        assert [np.asarray(a)[0] for a in column] == [np.float32(i) for i in range(20)]
+        with pytest.raises(UsageError, match="cannot leave this process"):
+            pickle.dumps(profile)  # a file object cannot be reopened elsewhere
+    with sessionh5.open_archive(path) as archive:  # by path: it travels
+        some = next(a for k, a in archive.arrays().items() if k.endswith("/profile"))
+        assert np.array_equal(pickle.loads(pickle.dumps(some))[:], some[:])  # noqa: S301
+    assert sorted(k.rsplit("/", 1)[-1] for k in listed if "[" not in k) == ["big"]
+    assert len(listed) == 1 + 2 * 20
+    with pytest.raises(UsageError, match="is closed"):
+        profile[0]
 
 
 def test_table_says_what_there_is_when_asked_for_nothing(saved: Path) -> None:

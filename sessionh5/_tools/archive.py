@@ -105,10 +105,11 @@ class Archive:
                 yield key, ArchiveObject(key.class_name, key.ordinal, location, owner)
 
     def arrays(self, *, dask: bool = False) -> dict[str, Any]:
-        """Every array stored as a dataset of its own, by location (``"/maps/Volume 1/data"``),
-        none read yet. Arrays of up to 256 KiB held by objects that are rows of their
-        class's table live in that table's shared pools instead: :meth:`table` returns
-        them, as numpy arrays, in their field's column.
+        """Every saved array by location, none read yet: ``"/maps/Volume 1/data"`` for an
+        array stored as a dataset of its own, ``"/cells/Cell[2]/profile"`` for one of the
+        small arrays (up to 256 KiB) that objects stored as table rows keep in their
+        table's pools (row 2 of the table ``/cells/Cell``, its field ``profile``; listing
+        those decodes the rows, but reads no pool).
 
         Each is an array-like with ``shape``, ``dtype`` and ``chunks``; slicing it (or
         ``np.asarray``) reads only the chunks needed. With ``dask=True`` each is a
@@ -117,7 +118,11 @@ class Archive:
         pickle: in another process (a dask.distributed worker) they reopen the file, once
         per process, and read it there; :func:`close_reopened_files` closes those files.
         """
-        found = self._handle.arrays()
+        found: dict[str, Any] = dict(self._handle.arrays())
+        source = self._index()
+        keys = source.pooled_keys()
+        for key, row in zip(keys, source.load_many(keys, _as_pair), strict=True):
+            found.update(_lazy_arrays_in(row, source.location(key)))
         return _as_dask(found) if dask else found
 
     def table(self, tag: str, class_name: str) -> Any:
@@ -125,9 +130,8 @@ class Archive:
 
         A ``pandas.DataFrame`` when pandas is installed (a dict of columns otherwise):
         the index is the objects' ordinal, plain fields are columns, references are
-        ``(class_name, ordinal)`` tuples and arrays of objects stored on their own are
-        lazy arrays, and the small arrays of objects stored as rows (kept in the table's pools)
-        are numpy arrays. ``class_name`` may be the full name or the last part ("Cell").
+        ``(class_name, ordinal)`` tuples and arrays are lazy arrays, as :meth:`arrays`
+        hands out. ``class_name`` may be the full name or the last part ("Cell").
         No application class is needed.
         """
         from .._engine.optional import available
@@ -201,6 +205,23 @@ class Archive:
         if self.closed:
             return Summary(f"<sessionh5.Archive {self.name} (closed)>").html()
         return self.summary().html()
+
+
+def _lazy_arrays_in(value: Any, where: str) -> dict[str, Any]:
+    """The pooled lazy arrays inside a decoded row, by their path below ``where``."""
+    from .._containers._hdf5.view import PooledArray
+
+    found: dict[str, Any] = {}
+    pending = [(where, value)]
+    while pending:
+        path, item = pending.pop()
+        if isinstance(item, PooledArray):
+            found[path] = item
+        elif isinstance(item, dict):
+            pending.extend((f"{path}/{k}", v) for k, v in reversed(item.items()))
+        elif isinstance(item, (list, tuple)):
+            pending.extend((f"{path}/{i}", v) for i, v in reversed(list(enumerate(item))))
+    return found
 
 
 def _as_pair(key: Any) -> tuple[str, int]:

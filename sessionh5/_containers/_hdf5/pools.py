@@ -23,7 +23,8 @@ from . import layout
 from .arrays import check_allocation, read_array
 from .guard import child_dataset, link_kind
 
-__all__ = ["MAX_DIMS", "pool_columns", "pool_name", "read_pooled"]
+__all__ = ["MAX_DIMS", "pool_columns", "pool_count", "pool_name", "pooled_places",
+           "read_pooled"]
 
 #: Dimensions an array may have (numpy allows 64; a file must not choose more).
 MAX_DIMS = 32
@@ -76,12 +77,42 @@ def read_pooled(group: h5py.Group, columns: dict[str, np.ndarray], rows: int,
                 progress: Callable[[int], None] | None = None) -> list[np.ndarray]:
     """Every pooled array of a table, in index order, each a new array of its own.
 
-    The index is checked before any pool is read: every array lies inside its pool,
-    the arrays of a pool follow each other without gaps or overlaps and fill it, and
-    no shape claims more elements than its pool holds (issue 14: a file's declared
-    sizes bound everything read).
+    The index is checked (:func:`pooled_places`) against the pools' declared lengths
+    before any pool is read.
     """
-    path = group.name
+    found = [child_dataset(group, pool_name(k)) for k in range(pool_count(group, columns))]
+    places = pooled_places(group.name, columns, rows, [_length(d) for d in found])
+    pools = [_pool(group, d, progress) for d in found]
+    return [pools[k][first:first + size].reshape(shape).copy()
+            for k, first, size, shape in places]
+
+
+def _length(dataset: h5py.Dataset) -> int:
+    """A pool's element count from its header ('U' pools have a trailing axis)."""
+    if dataset.ndim not in (1, 2):
+        raise CorruptFileError(f"pool {dataset.name!r} is not a one-dimensional array")
+    return int(dataset.shape[0])
+
+
+def pool_count(group: h5py.Group, columns: dict[str, np.ndarray]) -> int:
+    """How many pools a table's index names, each checked to exist (none is read)."""
+    pool_of = columns[layout.T_ARRAY_POOL]
+    if not len(pool_of):
+        return 0
+    if pool_of.min() < 0 or not _has(group, pool_name(int(pool_of.max()))):
+        raise CorruptFileError(f"{group.name}: an array names a pool that does not exist")
+    return int(pool_of.max()) + 1
+
+
+def pooled_places(path: str, columns: dict[str, np.ndarray], rows: int,
+                  pool_lengths: list[int]) -> list[tuple[int, int, int, list[int]]]:
+    """(pool, first element, size, shape) of every pooled array of a table, in index order.
+
+    The index is checked against the pools' lengths, before any pool is read: every
+    array lies inside its pool, the arrays of a pool follow each other without gaps
+    or overlaps and fill it, and no shape claims more elements than its pool holds
+    (issue 14: a file's declared sizes bound everything read).
+    """
     start, pool_of = columns[layout.T_ARRAY_START], columns[layout.T_ARRAY_POOL]
     offsets = columns[layout.T_ARRAY_OFFSET]
     shape_start, dims = columns[layout.T_ARRAY_SHAPE_START], columns[layout.T_ARRAY_SHAPE]
@@ -93,20 +124,19 @@ def read_pooled(group: h5py.Group, columns: dict[str, np.ndarray], rows: int,
     ndims = np.diff(shape_start)
     if count and (ndims.max() > MAX_DIMS or (dims.size and dims.min() < 0)):
         raise CorruptFileError(f"{path}: an array shape is invalid")
-    if count and (pool_of.min() < 0 or not _has(group, pool_name(int(pool_of.max())))):
+    if count and (pool_of.min() < 0 or pool_of.max() >= len(pool_lengths)):
         raise CorruptFileError(f"{path}: an array names a pool that does not exist")
-    pools = [_pool(group, k, progress) for k in range(int(pool_of.max()) + 1 if count else 0)]
-    sizes = _sizes(dims, shape_start, [len(p) for p in pools], pool_of, path)
-    for k, pool in enumerate(pools):
+    sizes = _sizes(dims, shape_start, pool_lengths, pool_of, path)
+    for k, length in enumerate(pool_lengths):
         members = pool_of == k
         expected = _starts(sizes[members])
-        if expected[-1] != len(pool) or not np.array_equal(offsets[members], expected[:-1]):
+        if expected[-1] != length or not np.array_equal(offsets[members], expected[:-1]):
             raise CorruptFileError(f"{path}: the arrays of {pool_name(k)} do not fill it "
                                    "exactly, one after the other")
-    bounds, firsts, all_dims = shape_start.tolist(), offsets.tolist(), dims.tolist()
-    return [pools[k][first:first + n].reshape(all_dims[bounds[j]:bounds[j + 1]]).copy()
-            for j, (k, first, n) in enumerate(zip(pool_of.tolist(), firsts, sizes.tolist(),
-                                                  strict=True))]
+    bounds, all_dims = shape_start.tolist(), dims.tolist()
+    return [(k, first, n, all_dims[bounds[j]:bounds[j + 1]])
+            for j, (k, first, n) in enumerate(zip(pool_of.tolist(), offsets.tolist(),
+                                                  sizes.tolist(), strict=True))]
 
 
 def _has(group: h5py.Group, name: str) -> bool:
@@ -123,12 +153,11 @@ def _check_bounds(starts: np.ndarray, entries: int, total: int, what: str) -> No
         raise CorruptFileError(f"{what} is inconsistent")
 
 
-def _pool(group: h5py.Group, k: int, progress: Any) -> np.ndarray:
-    dataset = child_dataset(group, pool_name(k))  # a hard link to a checked dataset
+def _pool(group: h5py.Group, dataset: h5py.Dataset, progress: Any) -> np.ndarray:
     check_allocation(dataset)
     pool = read_array(dataset, progress=progress)
     if pool.ndim != 1:  # 'U' pools are stored with a trailing axis, read back 1-d
-        raise CorruptFileError(f"{group.name}: pool {pool_name(k)!r} is not a "
+        raise CorruptFileError(f"{group.name}: pool {dataset.name!r} is not a "
                                "one-dimensional array")
     # h5py marks the 'S' fields of records with an encoding: the saved dtype had none.
     return pool.view(drop_metadata(pool.dtype)) if pool.dtype.fields else pool

@@ -30,6 +30,7 @@ from .files import h5_errors
 from .guard import child_dataset, datasets, node_group
 from .header import manager_tags, read_header, saved_compression, strings, text
 from .places import first_place, node_of, split, split_many
+from .pools import read_pooled
 from .tables import Tables, check_starts, column, no_arrays
 
 __all__ = ["HDF5Source"]
@@ -334,6 +335,11 @@ class HDF5Source:
             text = group.attrs[layout.STATE]
             return decode_value(text, refs, lambda n: self._array(group, n), session,
                                 live=self.live)
+
+    def _pooled(self, group: h5py.Group, columns: dict[str, np.ndarray], rows: int
+                ) -> list[Any]:
+        """A table's pooled arrays, read (the archive view makes them lazy instead)."""
+        return read_pooled(group, columns, rows, self.progress)
 
     def _array(self, group: h5py.Group, name: str) -> np.ndarray:
         dataset = child_dataset(group, name)

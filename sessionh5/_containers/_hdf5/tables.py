@@ -22,7 +22,6 @@ from .digest import check_digest, column_bytes
 from .files import h5_errors
 from .guard import child_dataset
 from .packed import PackedDecoder
-from .pools import read_pooled
 from .rows import decode_rows, timestamp_suspects
 
 __all__ = ["Tables", "check_starts", "column", "no_arrays"]
@@ -49,8 +48,8 @@ class Tables:
             group = source.group(node_id)
             with h5_errors(f"the table {path}"):
                 names = list(layout.TABLE_COLUMNS)
-                if source.layout_version >= 3 and layout.T_ARRAY_START in group:
-                    names += layout.ARRAY_COLUMNS  # its rows hold pooled arrays
+                if self.has_pools(node_id):
+                    names += layout.ARRAY_COLUMNS
                 table = {name: column(group, name) for name in names}
                 check_digest(group.attrs, path, (column_bytes(table[name]) for name in names))
             if not np.array_equal(table[layout.T_ORDINAL], source.node(node_id).ordinals):
@@ -59,6 +58,12 @@ class Tables:
                          table[layout.T_STATE].size, f"{path}: the state offsets")
             self._columns[node_id] = table
         return table
+
+    def has_pools(self, node_id: int) -> bool:
+        """Whether a table's rows hold pooled arrays (layout 3): a link looked up, no data."""
+        source = self.source
+        with h5_errors(f"the table {source.paths[node_id]}"):
+            return source.layout_version >= 3 and layout.T_ARRAY_START in source.group(node_id)
 
     # Layout 1: JSON Lines -----------------------------------------------------
     def json_row(self, node_id: int, row: int) -> Any:
@@ -105,7 +110,8 @@ class Tables:
         starts = self._state_starts(node_id)
         packed = self._columns[node_id][layout.T_STATE][starts[row]:starts[row + 1]].tobytes()
         arrays, bounds = self.pooled(node_id)
-        own = [a.copy() for a in arrays[bounds[row]:bounds[row + 1]]] if arrays else None
+        own = [a.copy() if isinstance(a, np.ndarray) else a  # lazy arrays stay lazy
+               for a in arrays[bounds[row]:bounds[row + 1]]] if arrays else None
         self.decoder.session = session
         return self.decoder.decode(packed, refs, own)
 
@@ -120,8 +126,7 @@ class Tables:
                 source = self.source
                 group = source.group(node_id)
                 with h5_errors(f"the arrays of {source.paths[node_id]}"):
-                    arrays = read_pooled(group, table, len(source.node(node_id).keys),
-                                         source.progress)
+                    arrays = source._pooled(group, table, len(source.node(node_id).keys))
                 found = (arrays, table[layout.T_ARRAY_START].tolist())
             self._pooled[node_id] = found
         return found

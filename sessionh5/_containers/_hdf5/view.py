@@ -18,15 +18,18 @@ from typing import Any
 import h5py
 import numpy as np
 
+from ..._engine.records import ObjectKey
 from ...errors import CorruptFileError, UsageError
 from .arrays import DTYPE_ATTR, _from_storage, index_region, read_array, read_region
 from .compression import CorruptChunkError
 from .files import h5_errors
 from .guard import child_dataset, node_group
 from .inspect import object_datasets
+from .layout import TABLE_NODE
+from .pools import pool_count, pool_name, pooled_places
 from .reader import HDF5Source
 
-__all__ = ["ArchiveArray", "ArchiveSource", "OpenFile"]
+__all__ = ["ArchiveArray", "ArchiveSource", "OpenFile", "PooledArray"]
 
 
 class OpenFile:
@@ -69,7 +72,8 @@ class OpenFile:
 
 
 class ArchiveSource(HDF5Source):
-    """The archive's record source: an object node's arrays load as lazy ArchiveArrays."""
+    """The archive's record source: arrays load as lazy arrays, an object node's as
+    ArchiveArrays and a table's pooled ones as PooledArrays."""
 
     def __init__(self, owner: OpenFile, header: Any) -> None:
         super().__init__(owner.file(), header)
@@ -77,6 +81,27 @@ class ArchiveSource(HDF5Source):
 
     def _array(self, group: h5py.Group, name: str) -> Any:
         return self.owner.array_at(group, name)
+
+    def _pooled(self, group: h5py.Group, columns: dict[str, np.ndarray], rows: int
+                ) -> list[Any]:
+        pools = [self.owner.array_at(group, pool_name(k))
+                 for k in range(pool_count(group, columns))]
+        if any(pool.ndim != 1 for pool in pools):
+            raise CorruptFileError(f"{group.name}: a pool is not a one-dimensional array")
+        places = pooled_places(group.name, columns, rows, [len(pool) for pool in pools])
+        return [PooledArray(pools[k], first, tuple(shape)) for k, first, _, shape in places]
+
+    def pooled_keys(self) -> list[ObjectKey]:
+        """The keys of the rows that hold pooled arrays: the tables that have pools are read
+        (their columns, not their pools); the others are not touched."""
+        found: list[ObjectKey] = []
+        for node_id in range(len(self.paths)):
+            info = self.node(node_id)
+            if info.kind == TABLE_NODE and self.tables.has_pools(node_id):
+                _, bounds = self.tables.pooled(node_id)
+                rows = np.flatnonzero(np.diff(bounds)).tolist() if bounds else []
+                found += [info.keys[row] for row in rows]
+        return found
 
 
 class ArchiveArray:
@@ -164,3 +189,54 @@ class ArchiveArray:
         parent, _, leaf = self.name.rpartition("/")
         with h5_errors(f"array {self.name!r}"):
             return child_dataset(node_group(file, parent) if parent else file, leaf)
+
+
+class PooledArray:
+    """One array of a table row, kept in its table's pool: read (whole, at most 256 KiB)
+    only when sliced; ``shape`` and ``dtype`` are as saved.
+
+    ``name`` says where plain h5py finds it: ``pool[first:first + size]`` reshaped.
+    """
+
+    chunks = None  # read whole: dask makes it one block
+
+    def __init__(self, pool: ArchiveArray, first: int, shape: tuple[int, ...]) -> None:
+        self._pool = pool
+        self._first = first
+        self.shape = shape
+        self.dtype: np.dtype = pool.dtype
+        self.name = f"{pool.name}[{first}:{first + self.size}]"
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.shape)
+
+    @property
+    def nbytes(self) -> int:
+        return self.size * self.dtype.itemsize
+
+    def __len__(self) -> int:
+        if not self.shape:
+            raise TypeError("len() of a 0-d array")
+        return self.shape[0]
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        whole = self._pool[self._first:self._first + self.size].reshape(self.shape)
+        return whole[key]  # type: ignore[no-any-return]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle as its pool's place and this array's part of it (the pool reopens)."""
+        return PooledArray, (self._pool, self._first, self.shape)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        whole = self[()]
+        return whole if dtype is None else whole.astype(dtype, copy=False)
+
+    def __repr__(self) -> str:
+        state = " (closed archive)" if self._pool._owner.closed else ""
+        return (f"<sessionh5 array {self.name!r} shape={self.shape} "
+                f"dtype={self.dtype.str}{state}>")
