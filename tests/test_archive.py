@@ -317,6 +317,28 @@ def test_small_arrays_of_rows_are_listed_and_lazy_too(tmp_path: Path) -> None:
         profile[0]
 
 
+def test_pooled_arrays_of_every_kind_read_back_exactly(tmp_path: Path) -> None:
+    """0-d, empty, text, records, datetimes, complex and bool arrays of rows: each listed
+    lazy array reads back with its saved dtype, shape and values."""
+    kinds = {"zero_d": np.array(3.5), "empty": np.zeros((0, 4), np.int8),
+             "text": np.array(["ab", "cde"]),
+             "rec": np.array([(1, 2.0)], dtype=[("a", "i4"), ("b", "f8")]),
+             "when": np.array(["2020-01-01"], "datetime64[D]"), "cplx": np.array([1 + 2j]),
+             "flags": np.array([True, False])}
+    session = new_session(minimal=True)
+    session.cells = Holder(items=[Box(**kinds), Box(**kinds)])
+    path = sessionh5.save(session, tmp_path / "kinds.h5s")
+    with sessionh5.open_archive(path) as archive:
+        listed = archive.arrays()
+        assert len(listed) == 2 * len(kinds)
+        for where, lazy in listed.items():
+            want = kinds[where.rsplit("/", 1)[-1]]
+            got = np.asarray(lazy)
+            assert (lazy.shape, lazy.dtype) == (want.shape, want.dtype), where
+            assert type(got) is np.ndarray and got.dtype == want.dtype, where
+            assert np.array_equal(got, want), where
+
+
 def test_table_says_what_there_is_when_asked_for_nothing(saved: Path) -> None:
     with sessionh5.open_archive(saved) as archive:
         with pytest.raises(UsageError, match=r"no manager 'cells'; it has \['logger', 'maps', "

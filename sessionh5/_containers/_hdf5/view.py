@@ -176,7 +176,7 @@ class ArchiveArray:
         return reopened_array, (origin, self.name)
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        whole = self[()]
+        whole = np.asarray(self[()])  # a 0-d array's [()] is a numpy scalar
         return whole if dtype is None else whole.astype(dtype, copy=False)
 
     def __repr__(self) -> str:
@@ -225,16 +225,18 @@ class PooledArray:
         return self.shape[0]
 
     def __getitem__(self, key: Any) -> np.ndarray:
-        whole = self._pool[self._first:self._first + self.size].reshape(self.shape)
-        return whole[key]  # type: ignore[no-any-return]
+        return self._whole()[key]  # type: ignore[no-any-return]
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickle as its pool's place and this array's part of it (the pool reopens)."""
         return PooledArray, (self._pool, self._first, self.shape)
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        whole = self[()]
+        whole = self._whole()
         return whole if dtype is None else whole.astype(dtype, copy=False)
+
+    def _whole(self) -> np.ndarray:
+        return self._pool[self._first:self._first + self.size].reshape(self.shape)
 
     def __repr__(self) -> str:
         state = " (closed archive)" if self._pool._owner.closed else ""
