@@ -104,7 +104,31 @@ class ArchiveSource(HDF5Source):
         return found
 
 
-class ArchiveArray:
+class _Shaped:
+    """What numpy-like code asks of a lazy array besides its values."""
+
+    shape: tuple[int, ...]
+    dtype: np.dtype
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.shape)
+
+    @property
+    def nbytes(self) -> int:
+        return self.size * self.dtype.itemsize
+
+    def __len__(self) -> int:
+        if not self.shape:
+            raise TypeError("len() of a 0-d array")
+        return self.shape[0]
+
+
+class ArchiveArray(_Shaped):
     """One saved array, read only when sliced; ``shape`` and ``dtype`` are as saved.
 
     ``array[...]``, ``np.asarray(array)`` and dask read it; slices read only the
@@ -131,23 +155,6 @@ class ArchiveArray:
         #: Axes stored after the array's own (the code points of a string).
         self._extra = len(stored_shape) - len(self.shape)
         self.chunks: tuple[int, ...] | None = chunks[:self.ndim] if chunks else None
-
-    @property
-    def ndim(self) -> int:
-        return len(self.shape)
-
-    @property
-    def size(self) -> int:
-        return math.prod(self.shape)
-
-    @property
-    def nbytes(self) -> int:
-        return self.size * self.dtype.itemsize
-
-    def __len__(self) -> int:
-        if not self.shape:
-            raise TypeError("len() of a 0-d array")
-        return self.shape[0]
 
     def __getitem__(self, key: Any) -> np.ndarray:
         dataset = self._dataset()
@@ -191,7 +198,7 @@ class ArchiveArray:
             return child_dataset(node_group(file, parent) if parent else file, leaf)
 
 
-class PooledArray:
+class PooledArray(_Shaped):
     """One array of a table row, kept in its table's pool: read (whole, at most 256 KiB)
     only when sliced; ``shape`` and ``dtype`` are as saved.
 
@@ -206,23 +213,6 @@ class PooledArray:
         self.shape = shape
         self.dtype: np.dtype = pool.dtype
         self.name = f"{pool.name}[{first}:{first + self.size}]"
-
-    @property
-    def ndim(self) -> int:
-        return len(self.shape)
-
-    @property
-    def size(self) -> int:
-        return math.prod(self.shape)
-
-    @property
-    def nbytes(self) -> int:
-        return self.size * self.dtype.itemsize
-
-    def __len__(self) -> int:
-        if not self.shape:
-            raise TypeError("len() of a 0-d array")
-        return self.shape[0]
 
     def __getitem__(self, key: Any) -> np.ndarray:
         return self._whole()[key]  # type: ignore[no-any-return]
