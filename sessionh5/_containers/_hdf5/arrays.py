@@ -33,6 +33,7 @@ from typing import Any
 import h5py
 import numpy as np
 import xxhash
+from numpy.lib.format import drop_metadata
 
 from ..._engine.threads import WINDOW, WORKERS, pipelined
 from ...errors import CorruptFileError, UnsupportedValueError, UsageError
@@ -350,7 +351,7 @@ def _descr_from_json(descr: Any) -> Any:
 def _from_storage(stored: np.ndarray, marker: Any) -> np.ndarray:
     """Undo _to_storage, checking that the stored layout fits the recorded dtype."""
     if marker is None:
-        plain = _without_metadata(stored.dtype)
+        plain = drop_metadata(stored.dtype)  # h5py's 'S' encodings (issue 13)
         return stored if plain.descr == stored.dtype.descr else stored.view(plain)
     try:
         dtype = _dtype_from_text(marker.decode() if isinstance(marker, bytes) else str(marker))
@@ -361,24 +362,6 @@ def _from_storage(stored: np.ndarray, marker: Any) -> np.ndarray:
     if dtype.itemsize != stored.dtype.itemsize or dtype.kind == "U":
         raise CorruptChunkError(f"recorded dtype {dtype!r} does not fit stored {stored.dtype!r}")
     return stored.view(dtype)
-
-
-def _without_metadata(dtype: np.dtype) -> np.dtype:
-    """``dtype`` without the string encoding h5py attaches to 'S' types as metadata.
-
-    numpy shows that metadata in the descr of a structured dtype, so a saved
-    ``[('name', 'S4')]`` would come back as another descr (issue 13).
-    """
-    if dtype.fields is not None:
-        names = list(dtype.names or ())
-        return np.dtype({"names": names,
-                         "formats": [_without_metadata(dtype.fields[n][0]) for n in names],
-                         "offsets": [dtype.fields[n][1] for n in names],
-                         "itemsize": dtype.itemsize})
-    if dtype.subdtype is not None:
-        base, shape = dtype.subdtype
-        return np.dtype((_without_metadata(base), shape))
-    return np.dtype(dtype.str) if dtype.metadata else dtype
 
 
 def _raw_bytes(array: np.ndarray) -> np.ndarray:
