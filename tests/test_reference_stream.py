@@ -107,6 +107,17 @@ def test_reference_stream_survives_hdf5_and_back_byte_for_byte(
     assert back == reference_stream()
 
 
+def test_the_converted_file_validates_with_the_reference_stamps(
+        converted: tuple[Path, bytes]) -> None:
+    """The reference application writes 'created' as '...+00:00Z'; the HDF5 file it becomes
+    keeps that text, and validate accepts it (it reported a schema problem on a real
+    ChimeraX 1.5 session before)."""
+    hdf5, _ = converted
+    with sessionh5.open_archive(hdf5) as archive:
+        assert archive.metadata["created"] == "2024-11-04T05:06:07.123456+00:00Z"
+    assert sessionh5.validate(hdf5) == []
+
+
 @pytest.mark.parametrize("code", CODES)
 def test_every_extension_code_comes_back_unchanged(code: int,
                                                    converted: tuple[Path, bytes]) -> None:
