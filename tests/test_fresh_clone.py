@@ -60,7 +60,10 @@ def clone(tmp_path_factory: pytest.TempPathFactory) -> Path:
     target = tmp_path_factory.mktemp("fresh") / "sessionh5"
     for name in checkout_files():
         source = ROOT / name
-        if source.is_file():  # a file deleted but not yet committed is left out
+        if source.is_symlink():  # as git checks it out (sessionh5/schemas -> ../schemas)
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            (target / name).symlink_to(os.readlink(source))
+        elif source.is_file():  # a file deleted but not yet committed is left out
             (target / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target / name)
     assert not (target.parent / "shared").exists()
